@@ -1,0 +1,148 @@
+//! What the server knows about itself: counters, lateness and its own CPU.
+//!
+//! Served at `GET /stats` as JSON and returned by [`crate::ServerHandle::stats`].
+//! Counters are monotonic (a client diffs two snapshots); the lateness
+//! histogram and `max_in_flight` cover the time since the last reset, so a
+//! client resets them before each run it wants to describe.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+/// A snapshot of the server, as JSON at `GET /stats`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerStats {
+    /// The server's process id: a client in the same process must subtract
+    /// the server's CPU from its own.
+    pub pid: u32,
+    /// `/work` responses completed since start.
+    pub served: u64,
+    /// `/work` requests being answered right now.
+    pub in_flight: u64,
+    /// The most `/work` requests in flight at once since the last reset.
+    pub max_in_flight: u64,
+    /// Body bytes of `/work` responses since start.
+    pub bytes_sent: u64,
+    /// Requests refused as malformed (400) or too large since start.
+    pub bad_requests: u64,
+    /// How late `/work` answers were against their requested latency, since the last reset.
+    pub lateness_us: LatenessSummary,
+    /// User CPU of the server's own threads since start, in seconds (clock ticks: 10 ms grain).
+    pub cpu_user_s: f64,
+    /// System CPU of the server's own threads since start, in seconds.
+    pub cpu_sys_s: f64,
+    /// Threads the server runs on (runtime workers and the precise timer).
+    pub threads: usize,
+    /// Seconds since the server started.
+    pub uptime_s: f64,
+}
+
+/// Percentiles of lateness in microseconds (0 when nothing was served).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatenessSummary {
+    /// Answers the summary covers.
+    pub count: u64,
+    pub mean: f64,
+    pub p50: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+/// The live counters behind [`ServerStats`].
+pub(crate) struct Counters {
+    pub served: AtomicU64,
+    pub in_flight: AtomicU64,
+    pub max_in_flight: AtomicU64,
+    pub bytes_sent: AtomicU64,
+    pub bad_requests: AtomicU64,
+    pub lateness_us: Mutex<Histogram<u64>>,
+}
+
+impl Counters {
+    pub fn new() -> Self {
+        Self {
+            served: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
+            bytes_sent: AtomicU64::new(0),
+            bad_requests: AtomicU64::new(0),
+            // Up to one hour in µs, 3 significant digits.
+            lateness_us: Mutex::new(
+                Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
+            ),
+        }
+    }
+
+    /// Marks a request as started; the guard marks it finished when dropped
+    /// (also when the client goes away mid-wait).
+    pub fn enter(&self) -> InFlightGuard<'_> {
+        let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::Relaxed);
+        InFlightGuard(self)
+    }
+
+    pub fn record_lateness(&self, lateness_us: u64) {
+        self.lateness_us
+            .lock()
+            .expect("stats lock")
+            .saturating_record(lateness_us.max(1));
+    }
+
+    pub fn reset(&self) {
+        self.lateness_us.lock().expect("stats lock").reset();
+        self.max_in_flight
+            .store(self.in_flight.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+
+    pub fn lateness(&self) -> LatenessSummary {
+        let h = self.lateness_us.lock().expect("stats lock");
+        if h.is_empty() {
+            return LatenessSummary::default();
+        }
+        LatenessSummary {
+            count: h.len(),
+            mean: h.mean(),
+            p50: h.value_at_quantile(0.5),
+            p99: h.value_at_quantile(0.99),
+            max: h.max(),
+        }
+    }
+}
+
+pub(crate) struct InFlightGuard<'a>(&'a Counters);
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// User and system CPU of the given threads of this process, in seconds,
+/// from `/proc/self/task/<tid>/stat`. Threads that have exited count as zero.
+pub(crate) fn threads_cpu_s(tids: &[i32]) -> (f64, f64) {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let mut user = 0u64;
+    let mut sys = 0u64;
+    for tid in tids {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
+            continue;
+        };
+        // Fields after the command name (which may hold spaces) start at field 3 (state).
+        let Some(rest) = text.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        user += fields.get(11).and_then(|f| f.parse().ok()).unwrap_or(0u64);
+        sys += fields.get(12).and_then(|f| f.parse().ok()).unwrap_or(0u64);
+    }
+    (user as f64 / ticks, sys as f64 / ticks)
+}
+
+/// The calling thread's kernel thread id.
+pub(crate) fn gettid() -> i32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() }
+}

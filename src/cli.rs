@@ -1,0 +1,238 @@
+//! The command line: `concbench run`, `concbench list`, and the hidden
+//! subcommand that runs the embedded mock server.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use mock_server::LatencyDist;
+
+use crate::report::Format;
+use crate::strategy::{self, Selection};
+use crate::units;
+use crate::workload::{CpuWork, Workload};
+
+/// Which concurrency model wins for this workload, and by how much.
+///
+/// concbench runs every model on exactly the same verified work against a local
+/// mock HTTP server, measures wall time, CPU, memory and latency, and holds each
+/// run against the physical lower bound.
+#[derive(Debug, Parser)]
+#[command(name = "concbench", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run strategies on one workload and print the comparison.
+    Run(RunArgs),
+    /// List the strategies with a line on each model.
+    List,
+    /// Serve the embedded mock server (used internally by `run`).
+    #[command(name = "__mock-server", hide = true)]
+    MockServer(mock_server::cli::ServerArgs),
+}
+
+/// Flags of `concbench run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Strategies to compare, comma-separated, or `all` (see `concbench list`).
+    #[arg(long, short = 's', default_value = "sequential,async", value_parser = strategy::parse_selection)]
+    pub strategies: Selection,
+    /// Number of tasks (requests), e.g. 200 or 10k.
+    #[arg(long, short = 'n', default_value = "200", value_parser = parse_tasks)]
+    pub tasks: usize,
+    /// Latency per request: 50ms, uniform:200ms..700ms, normal:50ms,10ms, exp:20ms or lognormal:50ms,0.5.
+    #[arg(long, short = 'l', default_value = "10ms", value_parser = parse_latency)]
+    pub latency: LatencyDist,
+    /// Response body size per request, e.g. 4096, 16KiB, 1MiB.
+    #[arg(long, short = 'b', default_value = "16KiB", value_parser = parse_body_bytes)]
+    pub bytes: usize,
+    /// CPU work per task over its body, as time on this machine (calibrated), e.g. 0, 500us, 5ms.
+    #[arg(long, default_value = "1ms", value_parser = parse_cpu, conflicts_with = "cpu_units")]
+    pub cpu: Duration,
+    /// CPU work per task in raw kernel units (the same on every machine), instead of --cpu.
+    #[arg(long, value_parser = parse_units)]
+    pub cpu_units: Option<u64>,
+    /// Requests in flight at once (C) for the concurrent strategies.
+    #[arg(long, short = 'c', default_value = "50", value_parser = parse_concurrency)]
+    pub concurrency: usize,
+    /// Seed of the latencies and payloads: the same seed is the same work.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Drive an already running mock server (e.g. http://127.0.0.1:8080) instead of the embedded one.
+    #[arg(long, value_name = "URL", value_parser = parse_target)]
+    pub target: Option<String>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the output to FILE (atomically) instead of stdout; the table still goes to stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Cores the client may use (P of the bound); default: all this process may run on.
+    #[arg(long, value_parser = parse_cores)]
+    pub cores: Option<usize>,
+}
+
+impl RunArgs {
+    /// The workload these flags describe.
+    pub fn workload(&self) -> Workload {
+        Workload {
+            tasks: self.tasks,
+            latency: self.latency,
+            bytes: self.bytes,
+            cpu: match self.cpu_units {
+                Some(u) => CpuWork::Units(u),
+                None => CpuWork::Time(self.cpu),
+            },
+            concurrency: self.concurrency,
+            seed: self.seed,
+        }
+    }
+}
+
+fn parse_latency(s: &str) -> Result<LatencyDist, String> {
+    s.parse()
+        .map_err(|e: mock_server::dist::DistError| e.to_string())
+}
+
+fn parse_tasks(s: &str) -> Result<usize, String> {
+    let n = units::parse_count(s)?;
+    if n == 0 || n > crate::workload::MAX_TASKS as u64 {
+        return Err(format!(
+            "use from 1 to {} tasks",
+            crate::workload::MAX_TASKS
+        ));
+    }
+    Ok(n as usize)
+}
+
+fn parse_concurrency(s: &str) -> Result<usize, String> {
+    let n = units::parse_count(s)?;
+    if n == 0 || n > crate::workload::MAX_CONCURRENCY as u64 {
+        return Err(format!(
+            "the number of requests in flight must be from 1 to {}, e.g. 50",
+            crate::workload::MAX_CONCURRENCY
+        ));
+    }
+    Ok(n as usize)
+}
+
+fn parse_cores(s: &str) -> Result<usize, String> {
+    match units::parse_count(s)? {
+        0 => Err("use at least 1 core".into()),
+        n => Ok(n as usize),
+    }
+}
+
+fn parse_body_bytes(s: &str) -> Result<usize, String> {
+    let n = units::parse_bytes(s)?;
+    if n > crate::workload::MAX_BYTES as u64 {
+        return Err("bodies are capped at 64MiB; use a smaller size".into());
+    }
+    Ok(n as usize)
+}
+
+fn parse_cpu(s: &str) -> Result<Duration, String> {
+    let d = units::parse_duration(s).map_err(|e| e.to_string())?;
+    if d > Duration::from_secs(60) {
+        return Err("CPU work per task is capped at 60s".into());
+    }
+    Ok(d)
+}
+
+fn parse_units(s: &str) -> Result<u64, String> {
+    units::parse_count(s)
+}
+
+fn parse_target(s: &str) -> Result<String, String> {
+    let url = s.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("'{s}' is not an http:// URL; write e.g. http://127.0.0.1:8080"))?;
+    if rest.is_empty() || rest.contains('/') {
+        return Err(format!(
+            "'{s}' must be a server's base URL such as http://127.0.0.1:8080, without a path"
+        ));
+    }
+    Ok(url.to_string())
+}
+
+/// Turns a clap error into its exit code, printing help and version in full
+/// and every other error as one line that names the flag and points at --help.
+pub fn report_clap_error(e: clap::Error) -> u8 {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                crate::error::exit::USAGE
+            } else {
+                crate::error::exit::OK
+            }
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let first = rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("error: invalid arguments")
+                .trim();
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("Error: {first} (see concbench --help)");
+            crate::error::exit::USAGE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_flags_accept_human_units() {
+        let cli = Cli::try_parse_from([
+            "concbench",
+            "run",
+            "-s",
+            "all",
+            "-n",
+            "10k",
+            "-l",
+            "uniform:200ms..700ms",
+            "-b",
+            "4KiB",
+            "--cpu",
+            "5ms",
+            "-c",
+            "1k",
+        ])
+        .unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        let w = args.workload();
+        assert_eq!((w.tasks, w.bytes, w.concurrency), (10_000, 4096, 1000));
+        assert_eq!(w.cpu, CpuWork::Time(Duration::from_millis(5)));
+    }
+
+    #[test]
+    fn targets_must_be_base_http_urls() {
+        assert_eq!(
+            parse_target("http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert!(parse_target("127.0.0.1:8080").is_err());
+        assert!(parse_target("http://127.0.0.1:8080/work").is_err());
+    }
+}

@@ -1,0 +1,30 @@
+//! Errors a user reads and the exit codes they map to.
+
+/// Bad input: a flag, a value or a target the user must change. Exit code 2.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what}: {fix}")]
+pub struct UsageError {
+    /// The flag or thing at fault, e.g. `--concurrency`.
+    pub what: String,
+    /// What is wrong and how to fix it.
+    pub fix: String,
+}
+
+impl UsageError {
+    pub fn new(what: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            what: what.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+/// Exit codes, as hyperfine and oha users expect them.
+pub mod exit {
+    /// Every strategy ran and every task verified.
+    pub const OK: u8 = 0;
+    /// A run failed: a task did not verify, or the harness hit an error.
+    pub const FAILED: u8 = 1;
+    /// Bad input (flags, values, target): nothing was run.
+    pub const USAGE: u8 = 2;
+}

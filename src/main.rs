@@ -1,0 +1,19 @@
+//! The `concbench` binary: parse, run, turn errors into one line and an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = match concbench::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return ExitCode::from(concbench::cli::report_clap_error(e)),
+    };
+    match concbench::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            ExitCode::from(concbench::exit_code_for(&e))
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! The run's results ([`RunReport`]) and its exporters: table, JSON, CSV, Markdown.
+//!
+//! JSON is the product's contract: field names here are what scripts, the CI
+//! gate and the charts read. Add fields; never rename or remove one.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use clap::ValueEnum;
+use serde::{Deserialize, Serialize};
+
+use crate::units::{format_bytes, format_seconds};
+
+/// Version of the JSON layout below; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything one `concbench run` measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    pub meta: Meta,
+    pub results: Vec<StrategyResult>,
+}
+
+/// What was run, where, and on what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    pub schema_version: u32,
+    pub concbench_version: String,
+    /// Seconds since the Unix epoch when the run started.
+    pub started_at_unix_s: f64,
+    pub workload: WorkloadMeta,
+    /// Cores the client may use (P in the bound).
+    pub cores: usize,
+    /// Calibrated speed of the CPU-work kernel.
+    pub cpu_units_per_us: f64,
+    /// Base URL of the server the run drove.
+    pub target: String,
+    /// `embedded` (a child process of concbench), `external` (`--target`) or `in-process`.
+    pub server: String,
+}
+
+/// The workload as it was run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadMeta {
+    pub tasks: usize,
+    /// The latency distribution, as `--latency` spells it.
+    pub latency: String,
+    /// Σ latency of the plan, in seconds.
+    pub latency_total_s: f64,
+    pub bytes: usize,
+    /// CPU work per task in kernel units, and what that is in seconds on this machine.
+    pub cpu_units_per_task: u64,
+    pub cpu_per_task_s: f64,
+    pub concurrency: usize,
+    pub seed: u64,
+}
+
+/// Latency percentiles in seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+/// The server's side of one strategy's run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerSide {
+    /// `/work` responses the server completed during the run.
+    pub served: u64,
+    pub cpu_user_s: f64,
+    pub cpu_sys_s: f64,
+    pub max_in_flight: u64,
+    /// How late the server's answers were against the planned latency.
+    pub lateness_p50_s: f64,
+    pub lateness_p99_s: f64,
+    pub lateness_max_s: f64,
+}
+
+/// One strategy's row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StrategyResult {
+    pub strategy: String,
+    /// `ok` when every task verified, `failed` otherwise.
+    pub status: String,
+    pub tasks: usize,
+    pub tasks_ok: u64,
+    pub tasks_failed: u64,
+    /// Failed tasks by cause.
+    pub failures: BTreeMap<String, u64>,
+    pub first_failure: Option<String>,
+    /// C of the bound: the most requests this strategy keeps in flight.
+    pub in_flight_limit: usize,
+    pub threads_started: usize,
+    pub processes_started: u64,
+    pub wall_s: f64,
+    pub ideal_s: f64,
+    /// The bound's three terms: Σl/C, Σc/P and the longest task.
+    pub bound_io_s: f64,
+    pub bound_cpu_s: f64,
+    pub bound_longest_task_s: f64,
+    /// ideal_s / wall_s; above 1 means the bound or the clock is wrong.
+    pub efficiency: f64,
+    /// Sequential's wall time over this one's, when sequential ran in the same run.
+    pub speedup_vs_sequential: Option<f64>,
+    /// Client CPU (parent and child processes; the server excluded).
+    pub cpu_user_s: f64,
+    pub cpu_sys_s: f64,
+    /// Cores busy on average: (user + sys) / wall.
+    pub cpu_utilisation: f64,
+    pub peak_rss_bytes: u64,
+    /// False when the peak RSS is the process lifetime's rather than this run's.
+    pub peak_rss_per_run: bool,
+    pub ctx_switches_voluntary: u64,
+    pub ctx_switches_involuntary: u64,
+    /// Verified tasks per second of wall time.
+    pub throughput_per_s: f64,
+    /// Request latency seen by the client (send to last body byte).
+    pub latency_s: Percentiles,
+    pub server: ServerSide,
+}
+
+/// Output formats of `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+    Markdown,
+}
+
+impl RunReport {
+    /// Renders the report in `format`.
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Table => self.table(),
+            Format::Json => serde_json::to_string_pretty(self).expect("report serialises") + "\n",
+            Format::Csv => self.csv(),
+            Format::Markdown => self.markdown(),
+        }
+    }
+
+    fn header(&self) -> String {
+        let w = &self.meta.workload;
+        format!(
+            "{} tasks, latency {}, {} per body, CPU {} per task, C = {}, seed {}, {} cores, server {} ({})",
+            w.tasks,
+            w.latency,
+            format_bytes(w.bytes as u64),
+            format_seconds(w.cpu_per_task_s),
+            w.concurrency,
+            w.seed,
+            self.meta.cores,
+            self.meta.target,
+            self.meta.server
+        )
+    }
+
+    fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
+        let head = vec![
+            "strategy",
+            "ok",
+            "wall",
+            "ideal",
+            "eff",
+            "vs seq",
+            "CPU usr+sys",
+            "cores",
+            "peak RSS",
+            "p50",
+            "p99",
+            "req/s",
+            "server CPU",
+        ];
+        let rows = self
+            .results
+            .iter()
+            .map(|r| {
+                vec![
+                    r.strategy.clone(),
+                    if r.tasks_failed == 0 {
+                        format!("{}", r.tasks_ok)
+                    } else {
+                        format!("{}/{} FAILED", r.tasks_ok, r.tasks)
+                    },
+                    format_seconds(r.wall_s),
+                    format_seconds(r.ideal_s),
+                    format!("{:.2}", r.efficiency),
+                    r.speedup_vs_sequential
+                        .map(|s| format!("{s:.2}x"))
+                        .unwrap_or_else(|| "-".into()),
+                    format!(
+                        "{}+{}",
+                        format_seconds(r.cpu_user_s),
+                        format_seconds(r.cpu_sys_s)
+                    ),
+                    format!("{:.2}", r.cpu_utilisation),
+                    format_bytes(r.peak_rss_bytes),
+                    format_seconds(r.latency_s.p50),
+                    format_seconds(r.latency_s.p99),
+                    format!("{:.0}", r.throughput_per_s),
+                    format_seconds(r.server.cpu_user_s + r.server.cpu_sys_s),
+                ]
+            })
+            .collect();
+        (head, rows)
+    }
+
+    fn table(&self) -> String {
+        let (head, rows) = self.rows();
+        let mut widths: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let line = |cells: Vec<String>| {
+            let mut s = String::new();
+            for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+                let pad = w - cell.chars().count();
+                if i == 0 {
+                    s.push_str(cell);
+                    s.push_str(&" ".repeat(pad));
+                } else {
+                    s.push_str("  ");
+                    s.push_str(&" ".repeat(pad));
+                    s.push_str(cell);
+                }
+            }
+            s.trim_end().to_string() + "\n"
+        };
+        let mut out = self.header() + "\n\n";
+        out += &line(head.iter().map(|h| h.to_string()).collect());
+        for row in rows {
+            out += &line(row);
+        }
+        out
+    }
+
+    fn markdown(&self) -> String {
+        let (head, rows) = self.rows();
+        let mut out = format!("{}\n\n| {} |\n|", self.header(), head.join(" | "));
+        out += &" --- |".repeat(head.len());
+        out.push('\n');
+        for row in rows {
+            let _ = writeln!(out, "| {} |", row.join(" | "));
+        }
+        out
+    }
+
+    fn csv(&self) -> String {
+        let mut out = String::from(
+            "strategy,status,tasks,tasks_ok,tasks_failed,in_flight_limit,wall_s,ideal_s,efficiency,speedup_vs_sequential,\
+cpu_user_s,cpu_sys_s,cpu_utilisation,peak_rss_bytes,ctx_switches_voluntary,ctx_switches_involuntary,throughput_per_s,\
+latency_p50_s,latency_p90_s,latency_p99_s,latency_max_s,server_served,server_cpu_user_s,server_cpu_sys_s,\
+server_lateness_p50_s,server_lateness_p99_s\n",
+        );
+        for r in &self.results {
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                r.strategy,
+                r.status,
+                r.tasks,
+                r.tasks_ok,
+                r.tasks_failed,
+                r.in_flight_limit,
+                r.wall_s,
+                r.ideal_s,
+                r.efficiency,
+                r.speedup_vs_sequential
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
+                r.cpu_user_s,
+                r.cpu_sys_s,
+                r.cpu_utilisation,
+                r.peak_rss_bytes,
+                r.ctx_switches_voluntary,
+                r.ctx_switches_involuntary,
+                r.throughput_per_s,
+                r.latency_s.p50,
+                r.latency_s.p90,
+                r.latency_s.p99,
+                r.latency_s.max,
+                r.server.served,
+                r.server.cpu_user_s,
+                r.server.cpu_sys_s,
+                r.server.lateness_p50_s,
+                r.server.lateness_p99_s,
+            );
+        }
+        out
+    }
+}
+
+/// Writes `contents` to `path` atomically: a temporary file beside it, then a rename.
+pub fn write_atomically(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("the path names no file"))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(contents.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

@@ -1,0 +1,180 @@
+//! The server side of a run, seen from the client: the embedded mock server
+//! (concbench re-executed as a hidden child process, so its CPU never counts
+//! as the client's) and the HTTP calls that read and reset a server's stats.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use mock_server::ServerStats;
+
+use crate::error::UsageError;
+
+/// Environment variable naming the concbench executable to re-execute for the
+/// embedded server and workers. Needed where `current_exe()` is not concbench
+/// (a `cargo test` or `cargo bench` binary); set it to `CARGO_BIN_EXE_concbench`.
+pub const EXE_ENV: &str = "CONCBENCH_EXE";
+
+/// The concbench executable to re-execute as a hidden child.
+pub fn concbench_exe() -> anyhow::Result<PathBuf> {
+    match std::env::var_os(EXE_ENV) {
+        Some(p) => Ok(PathBuf::from(p)),
+        None => std::env::current_exe()
+            .context("cannot locate the concbench executable; set CONCBENCH_EXE"),
+    }
+}
+
+/// The hidden subcommand that runs the embedded server.
+pub const SERVER_SUBCOMMAND: &str = "__mock-server";
+
+/// The mock server as a child process. Dropping it ends the child: its stdin
+/// closes (the child exits on EOF), and after a grace period it is killed.
+/// The child also asks the kernel for SIGKILL when its parent dies.
+pub struct EmbeddedServer {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    url: String,
+}
+
+impl EmbeddedServer {
+    /// Starts the server on a free loopback port and waits (at most 10 s) until it listens.
+    pub fn start(extra_args: &[String]) -> anyhow::Result<Self> {
+        let exe = concbench_exe()?;
+        let mut child = Command::new(&exe)
+            .arg(SERVER_SUBCOMMAND)
+            .args(["--port", "0", "--host", "127.0.0.1"])
+            .args(extra_args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| {
+                format!("cannot start the embedded mock server ({})", exe.display())
+            })?;
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let mut server = EmbeddedServer {
+            child,
+            stdin,
+            url: String::new(),
+        };
+        let line = rx
+            .recv_timeout(Duration::from_secs(10))
+            .map_err(|_| anyhow!("the embedded mock server did not start within 10 s"))?;
+        server.url = line
+            .trim()
+            .strip_prefix("listening ")
+            .ok_or_else(|| {
+                anyhow!(
+                    "the embedded mock server did not start (it said {:?}); is {} the concbench binary? Set {EXE_ENV}",
+                    line.trim(),
+                    exe.display()
+                )
+            })?
+            .to_string();
+        Ok(server)
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:40123`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for EmbeddedServer {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Talks to a server's control endpoints (`/health`, `/stats`, `/stats/reset`).
+pub struct ServerControl {
+    agent: ureq::Agent,
+    url: String,
+}
+
+impl ServerControl {
+    pub fn new(url: &str) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .proxy(None)
+            .timeout_global(Some(Duration::from_secs(5)))
+            .build()
+            .into();
+        Self {
+            agent,
+            url: url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// Checks that the target answers like a concbench mock server.
+    pub fn check(&self, flag: &str) -> Result<(), UsageError> {
+        let fix = "start one with `mock-server --port 8080` or leave out --target to use the embedded server";
+        let mut resp = self
+            .agent
+            .get(format!("{}/health", self.url))
+            .call()
+            .map_err(|e| {
+                UsageError::new(flag, format!("cannot reach {} ({e}); {fix}", self.url))
+            })?;
+        let body = resp.body_mut().read_to_string().unwrap_or_default();
+        if body.trim() != "ok" {
+            return Err(UsageError::new(
+                flag,
+                format!(
+                    "{} answered /health with {:?}, not a concbench mock server; {fix}",
+                    self.url,
+                    body.trim()
+                ),
+            ));
+        }
+        self.stats().map_err(|e| {
+            UsageError::new(
+                flag,
+                format!("{} has no usable /stats ({e:#}); {fix}", self.url),
+            )
+        })?;
+        Ok(())
+    }
+
+    /// The server's `/stats`.
+    pub fn stats(&self) -> anyhow::Result<ServerStats> {
+        let mut resp = self
+            .agent
+            .get(format!("{}/stats", self.url))
+            .call()
+            .context("GET /stats")?;
+        let text = resp.body_mut().read_to_string().context("reading /stats")?;
+        serde_json::from_str(&text).context("parsing /stats")
+    }
+
+    /// Starts a new lateness window on the server.
+    pub fn reset(&self) -> anyhow::Result<()> {
+        self.agent
+            .post(format!("{}/stats/reset", self.url))
+            .send_empty()
+            .context("POST /stats/reset")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,186 @@
+//! The concurrency models: one [`Strategy`] trait, one [`StrategyKind`]
+//! variant and one file per model.
+//!
+//! A strategy gets the plan and a [`RunContext`] and returns one
+//! [`TaskOutcome`] per task plus whatever it knows about processes it started
+//! ([`StrategyRun`]). The trait is synchronous: async strategies own their
+//! runtime; process strategies (re-executing the binary as a hidden worker)
+//! report their children's resource usage through [`ChildUsage`]. Per-task
+//! failures are outcomes; `Err` is only for a strategy that could not start.
+//!
+//! Adding a model: one file here, one variant in [`StrategyKind`] and its arm
+//! in [`StrategyKind::create`].
+
+mod async_tokio;
+mod sequential;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::plan::TaskPlan;
+use crate::task::TaskOutcome;
+
+/// What every strategy is told about the run.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    /// Base URL of the mock server, without a trailing slash.
+    pub base_url: String,
+    /// Requests in flight at once (C), for strategies that overlap requests.
+    pub concurrency: usize,
+    /// Cores the client may use (P): sizes runtimes and pools, and the bound's CPU term.
+    pub cores: usize,
+}
+
+/// CPU and memory of processes a strategy started, which the parent's own
+/// `getrusage(RUSAGE_SELF)` cannot see.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct ChildUsage {
+    pub cpu_user_s: f64,
+    pub cpu_sys_s: f64,
+    /// Sum of the children's peak resident sets.
+    pub peak_rss_bytes: u64,
+    pub ctx_switches_voluntary: u64,
+    pub ctx_switches_involuntary: u64,
+    pub processes: u64,
+}
+
+/// What a strategy returns.
+#[derive(Debug, Clone, Default)]
+pub struct StrategyRun {
+    /// One per task, in any order.
+    pub outcomes: Vec<TaskOutcome>,
+    /// Usage of child processes (zero for in-process strategies).
+    pub children: ChildUsage,
+    /// Threads the strategy started (runtime workers, pool threads), for the report.
+    pub threads_started: usize,
+}
+
+/// A concurrency model.
+pub trait Strategy: Send + Sync {
+    /// Which model this is.
+    fn kind(&self) -> StrategyKind;
+
+    /// Most requests this strategy has in flight at once under `ctx`: the C of the bound.
+    fn in_flight_limit(&self, ctx: &RunContext) -> usize;
+
+    /// Runs every task of `plan` once.
+    fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun>;
+}
+
+/// Every model concbench knows, by its command-line name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyKind {
+    Sequential,
+    Async,
+}
+
+impl StrategyKind {
+    /// Every kind, in report order.
+    pub const ALL: &'static [StrategyKind] = &[StrategyKind::Sequential, StrategyKind::Async];
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            StrategyKind::Sequential => "sequential",
+            StrategyKind::Async => "async",
+        }
+    }
+
+    /// One line on the model, for `concbench list`.
+    pub fn description(self) -> &'static str {
+        match self {
+            StrategyKind::Sequential => sequential::DESCRIPTION,
+            StrategyKind::Async => async_tokio::DESCRIPTION,
+        }
+    }
+
+    /// The factory.
+    pub fn create(self) -> Box<dyn Strategy> {
+        match self {
+            StrategyKind::Sequential => Box::new(sequential::Sequential),
+            StrategyKind::Async => Box::new(async_tokio::AsyncTokio),
+        }
+    }
+}
+
+impl fmt::Display for StrategyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for StrategyKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|k| k.name() == s.trim())
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|k| k.name()).collect();
+                format!(
+                    "unknown strategy '{}'; choose from {} or all (see `concbench list`)",
+                    s.trim(),
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// Strategies chosen on the command line, in the order given, without repeats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection(pub Vec<StrategyKind>);
+
+/// Parses `sequential,async` or `all` into a [`Selection`].
+pub fn parse_selection(s: &str) -> Result<Selection, String> {
+    parse_kinds(s).map(Selection)
+}
+
+fn parse_kinds(s: &str) -> Result<Vec<StrategyKind>, String> {
+    if s.trim() == "all" {
+        return Ok(StrategyKind::ALL.to_vec());
+    }
+    let mut kinds = Vec::new();
+    for part in s.split(',').filter(|p| !p.trim().is_empty()) {
+        let k: StrategyKind = part.parse()?;
+        if !kinds.contains(&k) {
+            kinds.push(k);
+        }
+    }
+    if kinds.is_empty() {
+        return Err("no strategy given; name one or more, e.g. sequential,async, or all".into());
+    }
+    Ok(kinds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_round_trips_through_its_name() {
+        for k in StrategyKind::ALL {
+            assert_eq!(k.name().parse::<StrategyKind>(), Ok(*k));
+            assert_eq!(k.create().kind(), *k);
+            assert!(!k.description().is_empty());
+        }
+    }
+
+    #[test]
+    fn selections_accept_lists_and_all_and_name_the_choices_on_error() {
+        assert_eq!(parse_selection("all").unwrap().0, StrategyKind::ALL);
+        assert_eq!(
+            parse_selection("async, sequential,async").unwrap().0,
+            vec![StrategyKind::Async, StrategyKind::Sequential]
+        );
+        let e = parse_selection("sequential,fibers").unwrap_err();
+        assert!(
+            e.contains("'fibers'") && e.contains("sequential, async"),
+            "{e}"
+        );
+    }
+}
