@@ -37,6 +37,8 @@ pub struct Meta {
     pub target: String,
     /// `embedded` (a child process of concbench), `external` (`--target`) or `in-process`.
     pub server: String,
+    /// Process id of the server (from its `/stats`): lets a caller check it is gone afterwards.
+    pub server_pid: u32,
 }
 
 /// The workload as it was run.

@@ -58,6 +58,7 @@ pub fn run_workload(
     workload.validate()?;
     let control = ServerControl::new(&target.url);
     control.check("--target")?;
+    let server_pid = control.stats().context("reading the server's stats")?.pid;
     let started_at_unix_s = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
@@ -89,6 +90,7 @@ pub fn run_workload(
         cpu_units_per_us: units_per_us,
         target: ctx.base_url.clone(),
         server: target.label.clone(),
+        server_pid,
     };
     let mut results = Vec::with_capacity(kinds.len());
     let show = options.progress && std::io::stderr().is_terminal();

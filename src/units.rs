@@ -35,6 +35,8 @@ pub fn parse_bytes(input: &str) -> Result<u64, String> {
         "KiB" | "Ki" => 1024.0,
         "M" | "MB" => 1e6,
         "MiB" | "Mi" => 1024.0 * 1024.0,
+        "G" | "GB" => 1e9,
+        "GiB" | "Gi" => 1024.0 * 1024.0 * 1024.0,
         _ => {
             return Err(format!(
                 "'{input}' is not a size; write e.g. 4096, 4KiB, 16k or 1MiB"
@@ -70,6 +72,15 @@ pub fn format_seconds(s: f64) -> String {
     if !s.is_finite() {
         return "-".into();
     }
+    if s == 0.0 {
+        return "0".into();
+    }
+    // Round to what will be shown first, so 0.9999995 s prints as 1.00s, not 1000ms.
+    let s = if s >= 1e-6 {
+        (s * 1e6).round() / 1e6
+    } else {
+        s
+    };
     let (v, unit) = if s >= 1.0 {
         (s, "s")
     } else if s >= 1e-3 {
@@ -116,5 +127,7 @@ mod tests {
         assert_eq!(format_seconds(2.054), "2.05s");
         assert_eq!(format_seconds(0.0123), "12.3ms");
         assert_eq!(format_seconds(0.000812), "812µs");
+        assert_eq!(format_seconds(0.000_999_999_9), "1.00ms");
+        assert_eq!(format_seconds(0.0), "0");
     }
 }

@@ -75,7 +75,9 @@ impl FromStr for LatencyDist {
             input: input.to_string(),
             why,
         };
-        let dur = |s: &str| parse_duration(s).map_err(|e| err(e.to_string()));
+        let dur = |s: &str| {
+            parse_duration(s).map_err(|_| err(format!("'{s}' is not a duration such as 50ms")))
+        };
         let s = input.trim();
         let (kind, args) = match s.split_once(':') {
             Some((k, a)) => (k.trim(), a.trim()),

@@ -1,0 +1,287 @@
+//! The `concbench` binary as a user meets it: bad input gets one line and
+//! exit code 2, a run prints the JSON contract, and the embedded server never
+//! outlives the run.
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const EXE: &str = env!("CARGO_BIN_EXE_concbench");
+
+fn concbench(args: &[&str]) -> Output {
+    Command::new(EXE)
+        .args(args)
+        // Even with backtraces asked for, a user error must not print one.
+        .env("RUST_BACKTRACE", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("concbench runs")
+}
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn assert_one_line_usage_error(args: &[&str], must_mention: &[&str]) {
+    let out = concbench(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "{args:?} printed more than one line:\n{stderr}"
+    );
+    assert!(stderr.starts_with("Error: "), "{stderr}");
+    for word in must_mention {
+        assert!(
+            stderr.contains(word),
+            "{args:?}: '{word}' missing from: {stderr}"
+        );
+    }
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "nothing may be printed on stdout: {:?}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_malformed_latency_names_the_flag_and_the_accepted_forms() {
+    assert_one_line_usage_error(
+        &["run", "--latency", "abc"],
+        &["--latency", "uniform:200ms..700ms"],
+    );
+}
+
+#[test]
+fn zero_concurrency_names_the_flag_and_the_range() {
+    assert_one_line_usage_error(&["run", "--concurrency", "0"], &["--concurrency", "from 1"]);
+}
+
+#[test]
+fn an_unknown_strategy_lists_the_known_ones() {
+    assert_one_line_usage_error(
+        &["run", "--strategies", "sequential,fibers"],
+        &["--strategies", "'fibers'", "async"],
+    );
+}
+
+#[test]
+fn an_unreachable_target_says_how_to_start_a_server() {
+    let url = format!("http://127.0.0.1:{}", closed_port());
+    assert_one_line_usage_error(
+        &["run", "--target", &url],
+        &["--target", &url, "mock-server --port"],
+    );
+}
+
+#[test]
+fn a_target_that_is_not_a_url_is_refused() {
+    assert_one_line_usage_error(
+        &["run", "--target", "localhost:8080"],
+        &["--target", "http://"],
+    );
+}
+
+#[test]
+fn list_shows_every_strategy_with_a_description() {
+    let out = concbench(&["list"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for name in ["sequential", "async"] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing: {text}"));
+        assert!(line.len() > name.len() + 10, "{line}");
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // A zombie is dead; it only waits to be reaped by whoever adopted it.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .map(|(_, r)| !r.trim_start().starts_with('Z'))
+            .unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+fn wait_gone(pid: u32, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if !alive(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    !alive(pid)
+}
+
+#[test]
+fn a_json_run_on_the_embedded_server_keeps_the_contract_and_leaves_no_server_behind() {
+    let out = concbench(&[
+        "run",
+        "--strategies",
+        "sequential,async",
+        "--tasks",
+        "30",
+        "--latency",
+        "1ms",
+        "--cpu",
+        "100us",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    let results = json["results"].as_array().expect("results");
+    assert_eq!(results.len(), 2);
+    for r in results {
+        for key in [
+            "strategy",
+            "tasks",
+            "tasks_ok",
+            "tasks_failed",
+            "wall_s",
+            "ideal_s",
+            "efficiency",
+            "speedup_vs_sequential",
+            "cpu_user_s",
+            "cpu_sys_s",
+            "cpu_utilisation",
+            "peak_rss_bytes",
+            "ctx_switches_voluntary",
+            "ctx_switches_involuntary",
+            "throughput_per_s",
+        ] {
+            assert!(r.get(key).is_some(), "result lacks {key}: {r}");
+        }
+        for p in ["p50", "p90", "p99", "max"] {
+            assert!(
+                r["latency_s"][p].as_f64().unwrap() > 0.0,
+                "latency_s.{p}: {r}"
+            );
+        }
+        assert_eq!(r["tasks_ok"], 30);
+        assert!(r["efficiency"].as_f64().unwrap() <= 1.02);
+    }
+    assert_eq!(json["meta"]["server"], "embedded");
+    let server_pid = json["meta"]["server_pid"].as_u64().unwrap() as u32;
+    assert_ne!(server_pid, 0);
+    assert!(
+        wait_gone(server_pid, Duration::from_secs(3)),
+        "embedded server {server_pid} outlived the run"
+    );
+}
+
+#[test]
+fn out_writes_the_file_whole_and_leaves_no_temporary_behind() {
+    let dir = std::env::temp_dir().join(format!("concbench-out-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("results.csv");
+    let out = concbench(&[
+        "run",
+        "-s",
+        "sequential",
+        "-n",
+        "5",
+        "-l",
+        "0",
+        "--cpu",
+        "0",
+        "-f",
+        "csv",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(&file).unwrap();
+    assert!(csv.starts_with("strategy,status,tasks,"));
+    assert_eq!(csv.lines().count(), 2);
+    assert!(csv
+        .lines()
+        .nth(1)
+        .unwrap()
+        .starts_with("sequential,ok,5,5,0,"));
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+    // The table still goes to the terminal.
+    assert!(String::from_utf8_lossy(&out.stdout).contains("sequential"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Children of `parent` per /proc.
+fn children_of(parent: u32) -> Vec<u32> {
+    let mut kids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, r)| r.split_whitespace().nth(1)?.parse::<u32>().ok());
+        if ppid == Some(parent) {
+            kids.push(pid);
+        }
+    }
+    kids
+}
+
+#[test]
+fn the_embedded_server_dies_with_a_sigkilled_concbench() {
+    let mut child = Command::new(EXE)
+        .args([
+            "run",
+            "-s",
+            "sequential",
+            "-n",
+            "2000",
+            "-l",
+            "50ms",
+            "--cpu",
+            "0",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let server = loop {
+        if let Some(pid) = children_of(child.id()).first() {
+            break *pid;
+        }
+        assert!(Instant::now() < deadline, "no embedded server appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Let the run get going, then kill the parent without warning.
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        wait_gone(server, Duration::from_secs(3)),
+        "embedded server {server} outlived a SIGKILLed concbench"
+    );
+}
