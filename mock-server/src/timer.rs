@@ -18,10 +18,6 @@ use tokio::sync::oneshot;
 /// tokio wakes up to ~1.1 ms late, so 3 ms leaves room for a busy runtime.
 const COARSE_MARGIN: Duration = Duration::from_millis(3);
 
-/// Deadlines closer than this are fired now rather than slept for: the wake-up
-/// itself costs about this much.
-const FIRE_EARLY: Duration = Duration::from_micros(15);
-
 struct Entry {
     deadline: Instant,
     seq: u64,
@@ -72,6 +68,7 @@ impl PreciseTimer {
             wake: Condvar::new(),
         });
         let thread_inner = inner.clone();
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("mock-timer".into())
             .stack_size(256 * 1024)
@@ -80,8 +77,11 @@ impl PreciseTimer {
                 // SAFETY: prctl with PR_SET_TIMERSLACK only changes this thread's slack.
                 unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1_000u64, 0u64, 0u64, 0u64) };
                 on_start();
+                let _ = started_tx.send(());
                 run(&thread_inner);
             })?;
+        // Wait for `on_start`, so the server's thread list is complete when it starts serving.
+        let _ = started_rx.recv();
         Ok(Self {
             inner,
             thread: Some(thread),
@@ -90,13 +90,14 @@ impl PreciseTimer {
 
     /// Waits until `deadline`, late by tens of microseconds rather than a millisecond.
     pub(crate) async fn sleep_until(&self, deadline: Instant) {
+        // Never early: a request asks for at least its latency.
         let now = Instant::now();
-        if deadline <= now + FIRE_EARLY {
+        if deadline <= now {
             return;
         }
         if deadline - now > COARSE_MARGIN {
             tokio::time::sleep_until((deadline - COARSE_MARGIN).into()).await;
-            if deadline <= Instant::now() + FIRE_EARLY {
+            if deadline <= Instant::now() {
                 return;
             }
         }
@@ -126,7 +127,7 @@ fn run(inner: &Inner) {
         }
         let now = Instant::now();
         while let Some(Reverse(top)) = st.heap.peek() {
-            if top.deadline > now + FIRE_EARLY {
+            if top.deadline > now {
                 break;
             }
             let Reverse(entry) = st.heap.pop().expect("peeked");

@@ -1,6 +1,7 @@
 //! Integration tests of the mock server: each test starts a real server
 //! in-process on 127.0.0.1 port 0 and talks real HTTP to it with ureq.
 
+use std::io::Write;
 use std::net::TcpStream;
 use std::sync::{Arc, Barrier};
 use std::thread;
@@ -426,6 +427,54 @@ fn concurrent_requests_are_counted_in_flight_and_in_max_in_flight() {
         server.stats().max_in_flight,
         0,
         "reset lowers max_in_flight to in_flight"
+    );
+}
+
+#[test]
+fn a_request_abandoned_by_its_client_leaves_in_flight_and_is_not_counted_as_served() {
+    let server = start(ServerConfig::default());
+    let mut conn = TcpStream::connect(server.addr()).expect("connect");
+    conn.write_all(b"GET /work?id=1&latency_us=1000000&bytes=10 HTTP/1.1\r\nhost: test\r\n\r\n")
+        .expect("send the request head");
+    wait_until("the request to be in flight", || {
+        server.stats().in_flight == 1
+    });
+    let dropped = Instant::now();
+    drop(conn);
+    wait_until("the abandoned request to leave in_flight", || {
+        server.stats().in_flight == 0
+    });
+    assert!(
+        dropped.elapsed() < Duration::from_millis(500),
+        "in_flight only fell when the 1 s wait ended: {:?}",
+        dropped.elapsed()
+    );
+    // Well past the request's deadline, nothing was served on its behalf.
+    thread::sleep(Duration::from_millis(1_100));
+    let stats = server.stats();
+    assert_eq!(stats.max_in_flight, 1);
+    assert_eq!((stats.served, stats.bytes_sent), (0, 0));
+    assert_eq!(stats.lateness_us.count, 0);
+}
+
+#[test]
+fn shutdown_of_a_server_holding_only_idle_keep_alive_connections_is_prompt() {
+    let server = start(ServerConfig::default());
+    let agents: Vec<_> = (0..3).map(|_| agent()).collect();
+    for agent in &agents {
+        // Each agent keeps its connection open in its pool afterwards.
+        assert_eq!(
+            get(agent, &format!("{}/work?id=1&bytes=3", server.url())).status,
+            200
+        );
+    }
+    let started = Instant::now();
+    server.shutdown();
+    let took = started.elapsed();
+    println!("shutdown with 3 idle keep-alive connections took {took:?}");
+    assert!(
+        took < Duration::from_secs(1),
+        "idle connections held shutdown for {took:?}"
     );
 }
 

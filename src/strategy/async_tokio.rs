@@ -43,7 +43,7 @@ impl Strategy for AsyncTokio {
         let outcomes = runtime.block_on(async {
             let mut set = JoinSet::new();
             let mut outcomes = Vec::with_capacity(plan.specs.len());
-            for spec in plan.specs.iter().copied() {
+            for &spec in &plan.specs {
                 // Taken before spawning, so at most C tasks exist at once.
                 let permit = limit
                     .clone()
