@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use mock_server::LatencyDist;
 
 use crate::report::Format;
-use crate::strategy::{self, Selection};
+use crate::strategy::{self, ConnectionMode, Schedule, Selection};
 use crate::units;
 use crate::workload::{CpuWork, Workload};
 
@@ -71,6 +71,18 @@ pub struct RunArgs {
     /// Write the output to FILE (atomically) instead of stdout; the table still goes to stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Worker threads or processes of the pool strategies (W); default: one per core.
+    #[arg(long, short = 'w', value_parser = parse_workers)]
+    pub workers: Option<usize>,
+    /// Reuse keep-alive connections, or open a new one per request.
+    #[arg(long, value_enum, default_value_t = ConnectionMode::Reuse)]
+    pub connection: ConnectionMode,
+    /// How process pools hand out tasks: static chunks (Pool.map) or dynamic batches (imap_unordered).
+    #[arg(long, value_enum, default_value_t = Schedule::Dynamic)]
+    pub schedule: Schedule,
+    /// Tasks per message to a process-pool worker under --schedule dynamic.
+    #[arg(long, default_value = "1", value_parser = parse_batch)]
+    pub batch: usize,
     /// Cores the client may use (P of the bound); default: all this process may run on.
     #[arg(long, value_parser = parse_cores)]
     pub cores: Option<usize>,
@@ -118,6 +130,22 @@ fn parse_concurrency(s: &str) -> Result<usize, String> {
         ));
     }
     Ok(n as usize)
+}
+
+fn parse_workers(s: &str) -> Result<usize, String> {
+    match units::parse_count(s)? {
+        0 => Err("use at least 1 worker".into()),
+        n if n > 4096 => Err("use at most 4096 workers".into()),
+        n => Ok(n as usize),
+    }
+}
+
+fn parse_batch(s: &str) -> Result<usize, String> {
+    match units::parse_count(s)? {
+        0 => Err("a batch holds at least 1 task".into()),
+        n if n > 1_000_000 => Err("use at most 1000000 tasks per batch".into()),
+        n => Ok(n as usize),
+    }
 }
 
 fn parse_cores(s: &str) -> Result<usize, String> {

@@ -90,6 +90,10 @@ fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
     };
     let options = RunOptions {
         cores: args.cores,
+        workers: args.workers,
+        connection: args.connection,
+        schedule: args.schedule,
+        batch: args.batch,
         progress: true,
     };
     let report = runner::run_workload(&workload, &args.strategies.0, &target, &options)?;

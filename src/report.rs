@@ -39,6 +39,13 @@ pub struct Meta {
     pub server: String,
     /// Process id of the server (from its `/stats`): lets a caller check it is gone afterwards.
     pub server_pid: u32,
+    /// `--workers` as given; `null` means each pool strategy's default (one per core).
+    pub workers: Option<usize>,
+    /// `reuse` (keep-alive) or `new` (a connection per request).
+    pub connection: String,
+    /// Process-pool schedule (`static` or `dynamic`) and tasks per message.
+    pub schedule: String,
+    pub batch: usize,
 }
 
 /// The workload as it was run.

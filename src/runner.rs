@@ -19,7 +19,7 @@ use crate::report::{
     Meta, Percentiles, RunReport, ServerSide, StrategyResult, WorkloadMeta, SCHEMA_VERSION,
 };
 use crate::server::ServerControl;
-use crate::strategy::{RunContext, StrategyKind};
+use crate::strategy::{ConnectionMode, RunContext, Schedule, StrategyKind};
 use crate::task::TaskOutcome;
 use crate::workload::Workload;
 
@@ -37,6 +37,12 @@ pub struct Target {
 pub struct RunOptions {
     /// Cores the client may use; `None` is every core this process may run on.
     pub cores: Option<usize>,
+    /// Workers of the pool strategies; `None` is each strategy's default.
+    pub workers: Option<usize>,
+    pub connection: ConnectionMode,
+    pub schedule: Schedule,
+    /// Tasks per message to a process-pool worker (dynamic schedule); 0 is 1.
+    pub batch: usize,
     /// Print a line per strategy on stderr.
     pub progress: bool,
 }
@@ -67,9 +73,15 @@ pub fn run_workload(
     let plan = TaskPlan::build(workload, units_per_us);
     let cores = options.cores.unwrap_or_else(available_cores).max(1);
     let ctx = RunContext {
-        base_url: target.url.trim_end_matches('/').to_string(),
-        concurrency: workload.concurrency,
-        cores,
+        workers: options.workers,
+        connection: options.connection,
+        schedule: options.schedule,
+        batch: options.batch.max(1),
+        ..RunContext::new(
+            target.url.trim_end_matches('/'),
+            workload.concurrency,
+            cores,
+        )
     };
     let cpu_units_per_task = plan.specs.first().map(|s| s.cpu_units).unwrap_or(0);
     let meta = Meta {
@@ -91,6 +103,10 @@ pub fn run_workload(
         target: ctx.base_url.clone(),
         server: target.label.clone(),
         server_pid,
+        workers: ctx.workers,
+        connection: format!("{:?}", ctx.connection).to_lowercase(),
+        schedule: format!("{:?}", ctx.schedule).to_lowercase(),
+        batch: ctx.batch,
     };
     let mut results = Vec::with_capacity(kinds.len());
     let show = options.progress && std::io::stderr().is_terminal();

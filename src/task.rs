@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::kernel;
 use crate::plan::TaskSpec;
+use crate::strategy::ConnectionMode;
 
 /// What a task produced when the request succeeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,11 +86,16 @@ fn micros(d: Duration) -> u64 {
     d.as_micros().min(u64::MAX as u128) as u64
 }
 
-/// A blocking HTTP client for one worker, with `pool` idle keep-alive connections.
-pub fn blocking_agent(pool: usize) -> ureq::Agent {
+/// A blocking HTTP client for one worker, with `pool` idle keep-alive
+/// connections, or none under [`ConnectionMode::New`].
+pub fn blocking_agent(pool: usize, mode: ConnectionMode) -> ureq::Agent {
+    let idle = match mode {
+        ConnectionMode::Reuse => pool.max(1),
+        ConnectionMode::New => 0,
+    };
     ureq::Agent::config_builder()
-        .max_idle_connections(pool.max(1))
-        .max_idle_connections_per_host(pool.max(1))
+        .max_idle_connections(idle)
+        .max_idle_connections_per_host(idle)
         .http_status_as_error(false)
         // An HTTP_PROXY in the environment must not reroute loopback traffic.
         .proxy(None)
@@ -151,11 +157,16 @@ pub fn run_blocking(
     }
 }
 
-/// An async HTTP client for one worker (clone it to share the pool).
-pub fn async_client(pool: usize) -> anyhow::Result<reqwest::Client> {
+/// An async HTTP client for one worker (clone it to share the pool); under
+/// [`ConnectionMode::New`] no connection is kept idle, so each request opens one.
+pub fn async_client(pool: usize, mode: ConnectionMode) -> anyhow::Result<reqwest::Client> {
+    let idle = match mode {
+        ConnectionMode::Reuse => pool.max(1),
+        ConnectionMode::New => 0,
+    };
     Ok(reqwest::Client::builder()
         .no_proxy()
-        .pool_max_idle_per_host(pool.max(1))
+        .pool_max_idle_per_host(idle)
         .tcp_nodelay(true)
         .build()?)
 }

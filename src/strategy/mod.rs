@@ -31,6 +31,61 @@ pub struct RunContext {
     pub concurrency: usize,
     /// Cores the client may use (P): sizes runtimes and pools, and the bound's CPU term.
     pub cores: usize,
+    /// Worker threads or processes of the pool strategies (W); `None` means each
+    /// strategy's documented default (P for CPU pools and process pools).
+    pub workers: Option<usize>,
+    /// Keep-alive connections (`reuse`) or a new connection per request (`new`).
+    pub connection: ConnectionMode,
+    /// How process pools hand out tasks: in fixed chunks or one batch at a time.
+    pub schedule: Schedule,
+    /// Tasks per message to a pool worker under the dynamic schedule.
+    pub batch: usize,
+}
+
+impl RunContext {
+    /// A context with the defaults for everything but the target, C and P.
+    pub fn new(base_url: impl Into<String>, concurrency: usize, cores: usize) -> Self {
+        Self {
+            base_url: base_url.into(),
+            concurrency,
+            cores,
+            workers: None,
+            connection: ConnectionMode::Reuse,
+            schedule: Schedule::Dynamic,
+            batch: 1,
+        }
+    }
+
+    /// W: `--workers`, or the number of cores.
+    pub fn workers_or_cores(&self) -> usize {
+        self.workers.unwrap_or(self.cores).max(1)
+    }
+}
+
+/// Whether requests reuse keep-alive connections.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectionMode {
+    /// One keep-alive pool per worker (thread-based strategies share their process's pool).
+    #[default]
+    Reuse,
+    /// A new TCP connection for every request (bounded by ephemeral ports, design.md).
+    New,
+}
+
+/// How a process pool hands tasks to its workers.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Schedule {
+    /// Contiguous chunks decided up front, like `Pool.map`.
+    Static,
+    /// Batches handed to whichever worker is free, like `imap_unordered`.
+    #[default]
+    Dynamic,
 }
 
 /// CPU and memory of processes a strategy started, which the parent's own

@@ -22,7 +22,7 @@ impl Strategy for Sequential {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
-        let agent = task::blocking_agent(1);
+        let agent = task::blocking_agent(1, ctx.connection);
         let outcomes = plan
             .specs
             .iter()

@@ -21,10 +21,7 @@ pub fn target(url: &str) -> Target {
 }
 
 pub fn options() -> RunOptions {
-    RunOptions {
-        cores: None,
-        progress: false,
-    }
+    RunOptions::default()
 }
 
 /// A small mixed workload: requests with latency and a little CPU work.
