@@ -33,6 +33,9 @@ pub enum Command {
     /// Serve the embedded mock server (used internally by `run`).
     #[command(name = "__mock-server", hide = true)]
     MockServer(mock_server::cli::ServerArgs),
+    /// Serve as a worker process of a process strategy (used internally).
+    #[command(name = "__worker", hide = true)]
+    Worker(crate::worker::WorkerArgs),
 }
 
 /// Flags of `concbench run`.

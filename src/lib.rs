@@ -16,6 +16,8 @@
 //!   and one file per concurrency model.
 //! - [`measure`]: wall time, CPU, context switches and peak RSS of a run.
 //! - [`server`]: the embedded mock server (a child process) and server stats.
+//! - [`worker`], [`ipc`]: worker processes (the binary re-executed) and the
+//!   framed protocol the process strategies speak with them.
 //! - [`runner`]: runs strategies over a plan into a [`report::RunReport`].
 //! - [`report`]: the JSON contract and the table/CSV/Markdown exporters.
 //! - [`units`], [`error`]: human units and the errors users read.
@@ -25,6 +27,7 @@
 
 pub mod cli;
 pub mod error;
+pub mod ipc;
 pub mod kernel;
 pub mod measure;
 pub mod plan;
@@ -34,6 +37,7 @@ pub mod server;
 pub mod strategy;
 pub mod task;
 pub mod units;
+pub mod worker;
 pub mod workload;
 
 use std::process::ExitCode;
@@ -66,6 +70,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             mock_server::cli::run_as_child(&args)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Worker(args) => {
+            worker::run_worker(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -94,6 +102,7 @@ fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
         connection: args.connection,
         schedule: args.schedule,
         batch: args.batch,
+        worker_exe: None,
         progress: true,
     };
     let report = runner::run_workload(&workload, &args.strategies.0, &target, &options)?;

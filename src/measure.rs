@@ -68,7 +68,7 @@ fn reset_peak_rss() -> bool {
 }
 
 /// `VmHWM` of this process, in bytes.
-fn peak_rss_now() -> Option<u64> {
+pub(crate) fn peak_rss_now() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

@@ -43,6 +43,8 @@ pub struct RunOptions {
     pub schedule: Schedule,
     /// Tasks per message to a process-pool worker (dynamic schedule); 0 is 1.
     pub batch: usize,
+    /// Executable for worker processes; `None` is `CONCBENCH_EXE` or this executable.
+    pub worker_exe: Option<std::path::PathBuf>,
     /// Print a line per strategy on stderr.
     pub progress: bool,
 }
@@ -77,6 +79,7 @@ pub fn run_workload(
         connection: options.connection,
         schedule: options.schedule,
         batch: options.batch.max(1),
+        worker_exe: options.worker_exe.clone(),
         ..RunContext::new(
             target.url.trim_end_matches('/'),
             workload.concurrency,

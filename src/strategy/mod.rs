@@ -11,7 +11,12 @@
 //! Adding a model: one file here, one variant in [`StrategyKind`] and its arm
 //! in [`StrategyKind::create`].
 
+mod async_process_pool;
 mod async_tokio;
+mod pool_dispatch;
+mod process_per_task;
+mod process_pool;
+mod process_pool_async;
 mod sequential;
 
 use std::fmt;
@@ -40,6 +45,9 @@ pub struct RunContext {
     pub schedule: Schedule,
     /// Tasks per message to a pool worker under the dynamic schedule.
     pub batch: usize,
+    /// The concbench executable that process strategies re-execute as workers;
+    /// `None` is [`crate::server::concbench_exe`] (`CONCBENCH_EXE` or this executable).
+    pub worker_exe: Option<std::path::PathBuf>,
 }
 
 impl RunContext {
@@ -53,6 +61,15 @@ impl RunContext {
             connection: ConnectionMode::Reuse,
             schedule: Schedule::Dynamic,
             batch: 1,
+            worker_exe: None,
+        }
+    }
+
+    /// The executable to start workers from.
+    pub fn exe(&self) -> anyhow::Result<std::path::PathBuf> {
+        match &self.worker_exe {
+            Some(p) => Ok(p.clone()),
+            None => crate::server::concbench_exe(),
         }
     }
 
@@ -90,7 +107,7 @@ pub enum Schedule {
 
 /// CPU and memory of processes a strategy started, which the parent's own
 /// `getrusage(RUSAGE_SELF)` cannot see.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct ChildUsage {
     pub cpu_user_s: f64,
     pub cpu_sys_s: f64,
@@ -99,6 +116,18 @@ pub struct ChildUsage {
     pub ctx_switches_voluntary: u64,
     pub ctx_switches_involuntary: u64,
     pub processes: u64,
+}
+
+impl ChildUsage {
+    /// Adds another child's usage (peak RSS adds up: the children ran side by side).
+    pub fn add(&mut self, other: &ChildUsage) {
+        self.cpu_user_s += other.cpu_user_s;
+        self.cpu_sys_s += other.cpu_sys_s;
+        self.peak_rss_bytes += other.peak_rss_bytes;
+        self.ctx_switches_voluntary += other.ctx_switches_voluntary;
+        self.ctx_switches_involuntary += other.ctx_switches_involuntary;
+        self.processes += other.processes;
+    }
 }
 
 /// What a strategy returns.
@@ -129,18 +158,33 @@ pub trait Strategy: Send + Sync {
 #[serde(rename_all = "kebab-case")]
 pub enum StrategyKind {
     Sequential,
+    ProcessPerTask,
+    ProcessPool,
     Async,
+    AsyncProcessPool,
+    ProcessPoolAsync,
 }
 
 impl StrategyKind {
     /// Every kind, in report order.
-    pub const ALL: &'static [StrategyKind] = &[StrategyKind::Sequential, StrategyKind::Async];
+    pub const ALL: &'static [StrategyKind] = &[
+        StrategyKind::Sequential,
+        StrategyKind::ProcessPerTask,
+        StrategyKind::ProcessPool,
+        StrategyKind::Async,
+        StrategyKind::AsyncProcessPool,
+        StrategyKind::ProcessPoolAsync,
+    ];
 
     /// The name used on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             StrategyKind::Sequential => "sequential",
+            StrategyKind::ProcessPerTask => "process-per-task",
+            StrategyKind::ProcessPool => "process-pool",
             StrategyKind::Async => "async",
+            StrategyKind::AsyncProcessPool => "async-process-pool",
+            StrategyKind::ProcessPoolAsync => "process-pool-async",
         }
     }
 
@@ -148,7 +192,11 @@ impl StrategyKind {
     pub fn description(self) -> &'static str {
         match self {
             StrategyKind::Sequential => sequential::DESCRIPTION,
+            StrategyKind::ProcessPerTask => process_per_task::DESCRIPTION,
+            StrategyKind::ProcessPool => process_pool::DESCRIPTION,
             StrategyKind::Async => async_tokio::DESCRIPTION,
+            StrategyKind::AsyncProcessPool => async_process_pool::DESCRIPTION,
+            StrategyKind::ProcessPoolAsync => process_pool_async::DESCRIPTION,
         }
     }
 
@@ -156,7 +204,11 @@ impl StrategyKind {
     pub fn create(self) -> Box<dyn Strategy> {
         match self {
             StrategyKind::Sequential => Box::new(sequential::Sequential),
+            StrategyKind::ProcessPerTask => Box::new(process_per_task::ProcessPerTask),
+            StrategyKind::ProcessPool => Box::new(process_pool::ProcessPool),
             StrategyKind::Async => Box::new(async_tokio::AsyncTokio),
+            StrategyKind::AsyncProcessPool => Box::new(async_process_pool::AsyncProcessPool),
+            StrategyKind::ProcessPoolAsync => Box::new(process_pool_async::ProcessPoolAsync),
         }
     }
 }
@@ -234,7 +286,7 @@ mod tests {
         );
         let e = parse_selection("sequential,fibers").unwrap_err();
         assert!(
-            e.contains("'fibers'") && e.contains("sequential, async"),
+            e.contains("'fibers'") && e.contains("sequential, ") && e.contains(", async,"),
             "{e}"
         );
     }

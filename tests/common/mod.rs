@@ -20,8 +20,13 @@ pub fn target(url: &str) -> Target {
     }
 }
 
+/// Run options for tests: worker processes are the concbench binary Cargo
+/// built (inside a test, `current_exe()` is the test binary).
 pub fn options() -> RunOptions {
-    RunOptions::default()
+    RunOptions {
+        worker_exe: Some(env!("CARGO_BIN_EXE_concbench").into()),
+        ..RunOptions::default()
+    }
 }
 
 /// A small mixed workload: requests with latency and a little CPU work.

@@ -1,0 +1,56 @@
+//! `process-pool-async`: W worker processes, each with its own current-thread
+//! tokio runtime and reqwest pool, running ⌈C/W⌉ requests at once with CPU
+//! work inline. The Python original is `aiomultiprocess.Pool`.
+//!
+//! Starts W processes (default: one per core), each with one runtime thread
+//! and a reader and a writer thread; the parent starts one reader thread per
+//! worker. At most W·⌈C/W⌉ requests in flight.
+
+use anyhow::Context;
+
+use super::{pool_dispatch, RunContext, Strategy, StrategyKind, StrategyRun};
+use crate::plan::TaskPlan;
+use crate::worker::{WorkerMode, WorkerSet, WorkerSpawn};
+
+pub(super) const DESCRIPTION: &str =
+    "W worker processes, each a current-thread tokio runtime with C/W requests in flight (aiomultiprocess)";
+
+pub(super) struct ProcessPoolAsync;
+
+fn per_worker(ctx: &RunContext) -> usize {
+    ctx.concurrency.div_ceil(ctx.workers_or_cores()).max(1)
+}
+
+impl Strategy for ProcessPoolAsync {
+    fn kind(&self) -> StrategyKind {
+        StrategyKind::ProcessPoolAsync
+    }
+
+    fn in_flight_limit(&self, ctx: &RunContext) -> usize {
+        per_worker(ctx) * ctx.workers_or_cores()
+    }
+
+    fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
+        let w = ctx.workers_or_cores();
+        let k = per_worker(ctx);
+        let spawn = WorkerSpawn {
+            exe: ctx.exe()?,
+            mode: WorkerMode::AsyncTasks,
+            base_url: ctx.base_url.clone(),
+            seed: plan.seed,
+            pool: k,
+            connection: ctx.connection,
+            in_flight: k,
+        };
+        let mut set = WorkerSet::spawn(w, &spawn).context("starting the async process pool")?;
+        // Keep each worker k requests busy plus as many queued, so a slot never waits on the parent.
+        let window = 2 * k.max(ctx.batch);
+        let outcomes = pool_dispatch::run_tasks(&mut set, plan, ctx.schedule, ctx.batch, window);
+        let children = set.finish(|_| {});
+        Ok(StrategyRun {
+            outcomes,
+            children,
+            threads_started: w,
+        })
+    }
+}

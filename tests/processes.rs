@@ -1,0 +1,270 @@
+//! The process strategies are real and clean: their work verifies, no worker
+//! outlives a run however the run ends, and a worker that dies mid-run fails
+//! its tasks instead of hanging the run.
+//!
+//! Each CLI run here carries a unique environment tag; its workers and its
+//! embedded server inherit it, so `/proc/*/environ` finds every process the
+//! run started, even after the parent is gone and they were re-parented.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use concbench::runner::run_workload;
+use concbench::strategy::{Schedule, StrategyKind};
+
+const EXE: &str = env!("CARGO_BIN_EXE_concbench");
+const PROCESS_KINDS: &[StrategyKind] = &[
+    StrategyKind::ProcessPerTask,
+    StrategyKind::ProcessPool,
+    StrategyKind::AsyncProcessPool,
+    StrategyKind::ProcessPoolAsync,
+];
+
+#[test]
+fn process_strategies_verify_every_checksum_and_count_their_children() {
+    let server = common::server();
+    let w = common::small(30, "uniform:1ms..3ms");
+    for schedule in [Schedule::Dynamic, Schedule::Static] {
+        let options = concbench::runner::RunOptions {
+            schedule,
+            batch: 2,
+            ..common::options()
+        };
+        let report =
+            run_workload(&w, PROCESS_KINDS, &common::target(&server.url()), &options).unwrap();
+        for r in &report.results {
+            assert_eq!(
+                (r.tasks_ok, r.tasks_failed),
+                (30, 0),
+                "{} {schedule:?}: {:?}",
+                r.strategy,
+                r.first_failure
+            );
+            assert_eq!(r.server.served, 30, "{}", r.strategy);
+            assert!(r.processes_started >= 1, "{}", r.strategy);
+            assert!(r.efficiency <= 1.02, "{}: {}", r.strategy, r.efficiency);
+            // The children's CPU is counted: every body was checksummed and worked on somewhere.
+            assert!(r.cpu_user_s + r.cpu_sys_s > 0.0);
+        }
+        let ppt = &report.results[0];
+        assert_eq!(ppt.processes_started, 30, "one process per task");
+    }
+}
+
+fn tag() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+/// Live processes (not zombies) whose environment carries `CONCBENCH_TEST_TAG=tag`.
+fn tagged(tag: &str) -> Vec<(u32, String)> {
+    let needle = format!("CONCBENCH_TEST_TAG={tag}");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        if !env.split(|&b| b == 0).any(|kv| kv == needle.as_bytes()) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if stat
+            .rsplit_once(')')
+            .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+        {
+            continue;
+        }
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        found.push((pid, String::from_utf8_lossy(&cmd).replace('\0', " ")));
+    }
+    found
+}
+
+fn spawn_tagged(tag: &str, args: &[&str], extra_env: &[(&str, &str)]) -> Child {
+    let mut cmd = Command::new(EXE);
+    cmd.args(args)
+        .env("CONCBENCH_TEST_TAG", tag)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().unwrap()
+}
+
+/// Waits until at least `n` tagged workers run.
+fn wait_for_workers(tag: &str, n: usize) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let workers: Vec<u32> = tagged(tag)
+            .into_iter()
+            .filter(|(_, cmd)| cmd.contains("__worker"))
+            .map(|(pid, _)| pid)
+            .collect();
+        if workers.len() >= n {
+            return workers;
+        }
+        assert!(Instant::now() < deadline, "workers never appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn assert_nothing_left(tag: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let left = tagged(tag);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: processes outlived the run: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A process-pool run long enough to be interrupted: 400 tasks of 20 ms on 2 workers ≈ 4 s.
+const LONG_POOL: &[&str] = &[
+    "run",
+    "-s",
+    "process-pool",
+    "-n",
+    "400",
+    "-l",
+    "20ms",
+    "--cpu",
+    "0",
+    "-w",
+    "2",
+];
+
+#[test]
+fn process_pool_leaves_no_worker_after_a_normal_end() {
+    let tag = tag();
+    let child = spawn_tagged(
+        &tag,
+        &[
+            "run",
+            "-s",
+            "process-pool,process-pool-async,async-process-pool",
+            "-n",
+            "20",
+            "-l",
+            "1ms",
+        ],
+        &[],
+    );
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_nothing_left(&tag, "normal end");
+}
+
+#[test]
+fn process_pool_leaves_no_worker_after_a_panic_in_the_parent() {
+    let tag = tag();
+    let child = spawn_tagged(
+        &tag,
+        LONG_POOL,
+        &[("CONCBENCH_TEST_PANIC_AFTER_OUTCOMES", "10")],
+    );
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(101),
+        "the parent should have panicked"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("panicking mid-run as asked"));
+    assert_nothing_left(&tag, "panic");
+}
+
+#[test]
+fn process_pool_leaves_no_worker_after_sigkill() {
+    let tag = tag();
+    let mut child = spawn_tagged(&tag, LONG_POOL, &[]);
+    wait_for_workers(&tag, 2);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_nothing_left(&tag, "SIGKILL");
+}
+
+#[test]
+fn process_pool_leaves_no_worker_after_ctrl_c() {
+    let tag = tag();
+    let mut child = spawn_tagged(&tag, LONG_POOL, &[]);
+    wait_for_workers(&tag, 2);
+    // SAFETY: kill(2) on a child we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    assert_nothing_left(&tag, "Ctrl-C");
+}
+
+#[test]
+fn a_worker_killed_mid_run_fails_its_tasks_and_the_run_ends() {
+    // CPU workers of async-process-pool only hold jobs while they compute: give
+    // them enough CPU work that the killed one surely holds some.
+    for (strategy, cpu) in [
+        ("process-pool", "1ms"),
+        ("process-pool-async", "1ms"),
+        ("async-process-pool", "20ms"),
+    ] {
+        let tag = tag();
+        let args = [
+            "run", "-s", strategy, "-n", "300", "-l", "20ms", "--cpu", cpu, "-w", "2", "-c", "4",
+            "-f", "json",
+        ];
+        let started = Instant::now();
+        let child = spawn_tagged(&tag, &args, &[]);
+        let workers = wait_for_workers(&tag, 2);
+        std::thread::sleep(Duration::from_millis(300));
+        // SAFETY: kill(2) on a worker of our own child.
+        unsafe { libc::kill(workers[0] as i32, libc::SIGKILL) };
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{strategy}: the run took too long"
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{strategy}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("worker") && stderr.contains("killed by signal 9"),
+            "{strategy}: {stderr}"
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let r = &json["results"][0];
+        let failed = r["tasks_failed"].as_u64().unwrap();
+        let ok = r["tasks_ok"].as_u64().unwrap();
+        assert!(failed >= 1, "{strategy}: {r}");
+        assert_eq!(ok + failed, 300);
+        assert_eq!(
+            r["failures"]["worker"].as_u64(),
+            Some(failed),
+            "{strategy}: {r}"
+        );
+        // The survivor carried on.
+        assert!(ok > 0, "{strategy}: {r}");
+        assert_nothing_left(&tag, strategy);
+    }
+}
