@@ -8,6 +8,7 @@
 //! process (plus that process's output reader), which also keeps the
 //! process's parent-death signal armed while it lives.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crossbeam_channel::bounded;
@@ -50,15 +51,20 @@ impl Strategy for ProcessPerTask {
         }
         let outcomes = Mutex::new(Vec::with_capacity(plan.specs.len()));
         let usages = Mutex::new(Vec::with_capacity(plan.specs.len()));
+        let (live, most_live) = (AtomicUsize::new(0), AtomicUsize::new(0));
         std::thread::scope(|scope| {
             for spec in &plan.specs {
                 tokens_rx.recv().expect("the sender lives in this scope");
                 let (spawn, tokens_tx, outcomes, usages) = (&spawn, &tokens_tx, &outcomes, &usages);
+                let (live, most_live) = (&live, &most_live);
                 let started = std::thread::Builder::new()
                     .name("process-per-task".into())
                     .stack_size(256 * 1024)
                     .spawn_scoped(scope, move || {
+                        most_live
+                            .fetch_max(live.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
                         let (outcome, usage) = one_process(spawn, spec);
+                        live.fetch_sub(1, Ordering::SeqCst);
                         outcomes.lock().expect("outcomes lock").push(outcome);
                         if let Some(u) = usage {
                             usages.lock().expect("usages lock").push(u);
@@ -81,10 +87,10 @@ impl Strategy for ProcessPerTask {
             largest_peak = largest_peak.max(u.peak_rss_bytes);
             children.add(u);
         }
-        // Only c children were ever alive at once: the sum of every child's peak
-        // would count memory that never coexisted. Report c times the largest
-        // peak, an upper bound of what was resident at once.
-        children.peak_rss_bytes = largest_peak * c as u64;
+        // The sum of every child's peak would count memory that never coexisted.
+        // Report the most children alive at once times the largest peak: an
+        // upper bound of what was resident at once.
+        children.peak_rss_bytes = largest_peak * most_live.load(Ordering::SeqCst) as u64;
         children.processes = plan.specs.len() as u64;
         Ok(StrategyRun {
             outcomes: outcomes.into_inner().expect("outcomes lock"),
