@@ -1,8 +1,8 @@
 //! `rayon`: a CPU pool used for I/O. A dedicated rayon pool of W threads
 //! (`--workers`, default one per core) runs `par_iter` over the tasks with a
-//! blocking client (ureq), so at most W requests are in flight. The Python
-//! original is `multiprocessing.pool.ThreadPool(cores).map`, a pool sized for
-//! the CPU handed blocking requests.
+//! blocking client (ureq), so at most W requests are in flight. The closest
+//! Python original is a pool sized for the CPU (`Pool(os.cpu_count()).map`)
+//! handed blocking requests.
 //!
 //! Starts W threads (its own pool, never rayon's global one); keeps up to W
 //! keep-alive connections in the process's one pool.

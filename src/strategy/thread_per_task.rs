@@ -10,10 +10,10 @@
 //! one before each spawn (blocking while all C threads are busy) and every
 //! thread gives its token back when it ends, on a panic too (a drop guard).
 //! Waiting for a token is bounded by the work: some running thread always
-//! finishes its one task.
+//! finishes its one task. Threads are detached (their stacks are freed as
+//! each ends); the run ends when the last one has sent its outcome.
 
-use std::collections::VecDeque;
-use std::thread::{self, JoinHandle};
+use std::thread;
 
 use crossbeam_channel::{bounded, unbounded, Sender};
 
@@ -57,7 +57,6 @@ impl Strategy for ThreadPerTask {
         }
         let (out_tx, out_rx) = unbounded();
         let mut outcomes = Vec::with_capacity(plan.specs.len());
-        let mut running: VecDeque<JoinHandle<()>> = VecDeque::with_capacity(slots);
         let mut started = 0;
         for &spec in &plan.specs {
             // Blocks while C threads are alive; each of them returns its token.
@@ -80,30 +79,21 @@ impl Strategy for ThreadPerTask {
                     let _ = out.send(outcome);
                 });
             match spawned {
-                Ok(handle) => {
-                    started += 1;
-                    running.push_back(handle);
-                }
+                // Detached: its stack goes back to the allocator as soon as it
+                // ends, however long the threads before it take.
+                Ok(_detached) => started += 1,
                 // The closure (and its slot) is dropped: the slot comes back.
                 Err(e) => outcomes.push(plan::failed(
                     spec.id,
                     TaskError::Worker(format!("cannot start a thread: {e}")),
                 )),
             }
-            // Reap threads that have ended, oldest first, so finished threads
-            // do not pile up unjoined (their stacks are freed on join).
-            while running.front().is_some_and(|h| h.is_finished()) {
-                let _ = running.pop_front().expect("front exists").join();
-            }
         }
         drop(out_tx);
-        // Each remaining thread runs one task and ends: bounded by the work.
-        for handle in running {
-            let _ = handle.join();
-        }
-        // Every sender is gone now; a thread that died before sending leaves
-        // its task missing, which verification reports.
-        outcomes.extend(out_rx.try_iter());
+        // Ends when the last thread has dropped its sender, after its one task:
+        // bounded by the work. A thread that died before sending leaves its
+        // task missing, which verification reports.
+        outcomes.extend(out_rx.iter());
         Ok(StrategyRun {
             outcomes,
             threads_started: started,
