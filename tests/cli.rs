@@ -93,10 +93,18 @@ fn list_shows_every_strategy_with_a_description() {
     let out = concbench(&["list"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for name in ["sequential", "async"] {
+    for name in [
+        "sequential",
+        "thread-per-task",
+        "thread-pool",
+        "rayon",
+        "async",
+        "async-single",
+        "async-rayon",
+    ] {
         let line = text
             .lines()
-            .find(|l| l.starts_with(name))
+            .find(|l| l.split_whitespace().next() == Some(name))
             .unwrap_or_else(|| panic!("{name} missing: {text}"));
         assert!(line.len() > name.len() + 10, "{line}");
     }

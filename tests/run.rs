@@ -33,6 +33,93 @@ fn every_checksum_verifies_for_both_strategies() {
     }
 }
 
+/// The C of the bound each model must report: 1 for sequential, W for the
+/// CPU pool used for I/O, C for everything else.
+fn expected_in_flight_limit(kind: StrategyKind, concurrency: usize, cores: usize) -> usize {
+    match kind {
+        StrategyKind::Sequential => 1,
+        // W defaults to one worker per core; each runs one task at a time.
+        StrategyKind::Rayon | StrategyKind::ProcessPool => cores,
+        // W workers with ⌈C/W⌉ requests each.
+        StrategyKind::ProcessPoolAsync => concurrency.div_ceil(cores) * cores,
+        _ => concurrency,
+    }
+}
+
+#[test]
+fn every_strategy_verifies_every_checksum() {
+    let server = common::server();
+    let w = common::small(40, "uniform:1ms..3ms");
+    let report = run_workload(
+        &w,
+        StrategyKind::ALL,
+        &common::target(&server.url()),
+        &common::options(),
+    )
+    .unwrap();
+    assert_eq!(report.results.len(), StrategyKind::ALL.len());
+    for (r, kind) in report.results.iter().zip(StrategyKind::ALL) {
+        assert_eq!(r.strategy, kind.name());
+        assert_eq!(r.status, "ok", "{r:?}");
+        assert_eq!((r.tasks_ok, r.tasks_failed), (40, 0), "{}", r.strategy);
+        assert_eq!(r.tasks, 40);
+        // Every request reached the server exactly once.
+        assert_eq!(r.server.served, 40, "{}", r.strategy);
+        assert!(
+            r.efficiency > 0.0 && r.efficiency <= 1.02,
+            "{}: efficiency {}",
+            r.strategy,
+            r.efficiency
+        );
+        assert_eq!(
+            r.in_flight_limit,
+            expected_in_flight_limit(*kind, w.concurrency, report.meta.cores),
+            "{}",
+            r.strategy
+        );
+    }
+}
+
+#[test]
+fn no_strategy_has_more_than_its_limit_in_flight() {
+    let server = common::server();
+    let mut w = common::small(40, "20ms");
+    w.concurrency = 4;
+    let kinds = [
+        StrategyKind::ThreadPerTask,
+        StrategyKind::ThreadPool,
+        StrategyKind::Rayon,
+        StrategyKind::Async,
+        StrategyKind::AsyncSingle,
+        StrategyKind::AsyncRayon,
+    ];
+    let report = run_workload(
+        &w,
+        &kinds,
+        &common::target(&server.url()),
+        &common::options(),
+    )
+    .unwrap();
+    for (r, kind) in report.results.iter().zip(kinds) {
+        assert_eq!(r.status, "ok", "{r:?}");
+        let limit = expected_in_flight_limit(kind, 4, report.meta.cores);
+        assert_eq!(r.in_flight_limit, limit, "{}", r.strategy);
+        assert!(
+            r.server.max_in_flight <= limit as u64,
+            "{}: {} in flight at the server, limit {limit}",
+            r.strategy,
+            r.server.max_in_flight
+        );
+        // Ten rounds of 20 ms: every model reaches its limit.
+        assert!(
+            r.server.max_in_flight == limit as u64,
+            "{}: only {} in flight",
+            r.strategy,
+            r.server.max_in_flight
+        );
+    }
+}
+
 #[test]
 fn the_report_obeys_its_invariants() {
     let server = common::server();
@@ -200,12 +287,19 @@ fn run_against_fake(work: impl Respond + 'static) -> concbench::report::RunRepor
         .unwrap();
     let server = rt.block_on(fake_server(work));
     let w = common::small(10, "0");
-    run_workload(&w, BOTH, &common::target(&server.uri()), &common::options()).unwrap()
+    run_workload(
+        &w,
+        StrategyKind::ALL,
+        &common::target(&server.uri()),
+        &common::options(),
+    )
+    .unwrap()
 }
 
 #[test]
 fn a_tampered_body_fails_the_run_with_a_clear_message() {
     let report = run_against_fake(Tampering);
+    assert_eq!(report.results.len(), StrategyKind::ALL.len());
     for r in &report.results {
         assert_eq!(r.status, "failed", "{}", r.strategy);
         assert_eq!((r.tasks_ok, r.tasks_failed), (9, 1));
@@ -218,6 +312,7 @@ fn a_tampered_body_fails_the_run_with_a_clear_message() {
 #[test]
 fn a_missing_response_fails_the_run_with_a_clear_message() {
     let report = run_against_fake(Missing);
+    assert_eq!(report.results.len(), StrategyKind::ALL.len());
     for r in &report.results {
         assert_eq!((r.tasks_ok, r.tasks_failed), (9, 1), "{}", r.strategy);
         assert_eq!(r.failures.get("http_status"), Some(&1));
@@ -286,7 +381,14 @@ fn truncating_server() -> String {
 fn a_truncated_body_fails_the_run_with_a_clear_message() {
     let url = truncating_server();
     let w = common::small(6, "0");
-    let report = run_workload(&w, BOTH, &common::target(&url), &common::options()).unwrap();
+    let report = run_workload(
+        &w,
+        StrategyKind::ALL,
+        &common::target(&url),
+        &common::options(),
+    )
+    .unwrap();
+    assert_eq!(report.results.len(), StrategyKind::ALL.len());
     for r in &report.results {
         assert_eq!((r.tasks_ok, r.tasks_failed), (0, 6), "{}", r.strategy);
         assert_eq!(

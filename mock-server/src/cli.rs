@@ -107,6 +107,12 @@ pub fn run_as_child(args: &ServerArgs) -> anyhow::Result<()> {
         // The parent died before the flag was set.
         return Ok(());
     }
+    // A session of its own puts the server in its own scheduler autogroup
+    // (`kernel.sched_autogroup_enabled`, on by default): it stands for another
+    // machine, so a client running 100 threads must not shrink its CPU share
+    // to 1/101 and make it answer late. Stdin EOF and PDEATHSIG still end it.
+    // SAFETY: setsid() only changes this process's session; failure is harmless.
+    unsafe { libc::setsid() };
     let server = MockServer::start(args.config()).context("embedded mock server cannot listen")?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "listening {}", server.url())?;

@@ -12,20 +12,32 @@
 //! in [`StrategyKind::create`].
 
 mod async_process_pool;
+mod async_rayon;
+mod async_single;
 mod async_tokio;
 mod pool_dispatch;
 mod process_per_task;
 mod process_pool;
 mod process_pool_async;
+// The file is named after the model; the module is not, so that it cannot be
+// mistaken for the `rayon` crate.
+#[path = "rayon.rs"]
+mod rayon_pool;
 mod sequential;
+mod thread_per_task;
+mod thread_pool;
 
+use std::any::Any;
+use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
 use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::plan::TaskPlan;
-use crate::task::TaskOutcome;
+use crate::plan::{self, TaskPlan, TaskSpec};
+use crate::task::{self, TaskError, TaskOutcome};
 
 /// What every strategy is told about the run.
 #[derive(Debug, Clone)]
@@ -158,9 +170,14 @@ pub trait Strategy: Send + Sync {
 #[serde(rename_all = "kebab-case")]
 pub enum StrategyKind {
     Sequential,
+    ThreadPerTask,
+    ThreadPool,
+    Rayon,
     ProcessPerTask,
     ProcessPool,
     Async,
+    AsyncSingle,
+    AsyncRayon,
     AsyncProcessPool,
     ProcessPoolAsync,
 }
@@ -169,9 +186,14 @@ impl StrategyKind {
     /// Every kind, in report order.
     pub const ALL: &'static [StrategyKind] = &[
         StrategyKind::Sequential,
+        StrategyKind::ThreadPerTask,
+        StrategyKind::ThreadPool,
+        StrategyKind::Rayon,
         StrategyKind::ProcessPerTask,
         StrategyKind::ProcessPool,
         StrategyKind::Async,
+        StrategyKind::AsyncSingle,
+        StrategyKind::AsyncRayon,
         StrategyKind::AsyncProcessPool,
         StrategyKind::ProcessPoolAsync,
     ];
@@ -180,9 +202,14 @@ impl StrategyKind {
     pub fn name(self) -> &'static str {
         match self {
             StrategyKind::Sequential => "sequential",
+            StrategyKind::ThreadPerTask => "thread-per-task",
+            StrategyKind::ThreadPool => "thread-pool",
+            StrategyKind::Rayon => "rayon",
             StrategyKind::ProcessPerTask => "process-per-task",
             StrategyKind::ProcessPool => "process-pool",
             StrategyKind::Async => "async",
+            StrategyKind::AsyncSingle => "async-single",
+            StrategyKind::AsyncRayon => "async-rayon",
             StrategyKind::AsyncProcessPool => "async-process-pool",
             StrategyKind::ProcessPoolAsync => "process-pool-async",
         }
@@ -192,9 +219,14 @@ impl StrategyKind {
     pub fn description(self) -> &'static str {
         match self {
             StrategyKind::Sequential => sequential::DESCRIPTION,
+            StrategyKind::ThreadPerTask => thread_per_task::DESCRIPTION,
+            StrategyKind::ThreadPool => thread_pool::DESCRIPTION,
+            StrategyKind::Rayon => rayon_pool::DESCRIPTION,
             StrategyKind::ProcessPerTask => process_per_task::DESCRIPTION,
             StrategyKind::ProcessPool => process_pool::DESCRIPTION,
             StrategyKind::Async => async_tokio::DESCRIPTION,
+            StrategyKind::AsyncSingle => async_single::DESCRIPTION,
+            StrategyKind::AsyncRayon => async_rayon::DESCRIPTION,
             StrategyKind::AsyncProcessPool => async_process_pool::DESCRIPTION,
             StrategyKind::ProcessPoolAsync => process_pool_async::DESCRIPTION,
         }
@@ -204,9 +236,14 @@ impl StrategyKind {
     pub fn create(self) -> Box<dyn Strategy> {
         match self {
             StrategyKind::Sequential => Box::new(sequential::Sequential),
+            StrategyKind::ThreadPerTask => Box::new(thread_per_task::ThreadPerTask),
+            StrategyKind::ThreadPool => Box::new(thread_pool::ThreadPool),
+            StrategyKind::Rayon => Box::new(rayon_pool::Rayon),
             StrategyKind::ProcessPerTask => Box::new(process_per_task::ProcessPerTask),
             StrategyKind::ProcessPool => Box::new(process_pool::ProcessPool),
             StrategyKind::Async => Box::new(async_tokio::AsyncTokio),
+            StrategyKind::AsyncSingle => Box::new(async_single::AsyncSingle),
+            StrategyKind::AsyncRayon => Box::new(async_rayon::AsyncRayon),
             StrategyKind::AsyncProcessPool => Box::new(async_process_pool::AsyncProcessPool),
             StrategyKind::ProcessPoolAsync => Box::new(process_pool_async::ProcessPoolAsync),
         }
@@ -235,6 +272,91 @@ impl FromStr for StrategyKind {
                     names.join(", ")
                 )
             })
+    }
+}
+
+/// Stack size of the threads the blocking strategies start. The default
+/// 2 MiB times 10k threads is a trap (design.md); a blocking request, its
+/// body (on the heap) and the CPU kernel need far less.
+pub(super) const THREAD_STACK_BYTES: usize = 256 * 1024;
+
+/// [`task::run_blocking`], with a panic turned into a failed outcome for
+/// that task: the thread survives, and the run still has one outcome per task.
+pub(super) fn run_blocking_guarded(
+    agent: &ureq::Agent,
+    base_url: &str,
+    seed: u64,
+    spec: &TaskSpec,
+) -> TaskOutcome {
+    panic::catch_unwind(AssertUnwindSafe(|| {
+        task::run_blocking(agent, base_url, seed, spec)
+    }))
+    .unwrap_or_else(|p| plan::failed(spec.id, TaskError::Worker(panic_message(p.as_ref()))))
+}
+
+/// What a panic said, for a [`TaskError::Worker`].
+pub(super) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    let what = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message");
+    format!("panicked: {what}")
+}
+
+/// Runs `task(spec)` for every spec on the current tokio runtime, at most
+/// `limit` at once: a task's slot is held until the task has finished all of
+/// its work (fetch *and* CPU), so nothing queues up behind the limit. A
+/// panicking task comes back as that task's failed outcome.
+///
+/// Every wait here is for a spawned task, so it is bounded by the work.
+pub(super) async fn run_bounded<F, Fut>(
+    specs: &[TaskSpec],
+    limit: usize,
+    mut task: F,
+) -> Vec<TaskOutcome>
+where
+    F: FnMut(TaskSpec) -> Fut,
+    Fut: Future<Output = TaskOutcome> + Send + 'static,
+{
+    let limit = limit.max(1);
+    let mut set = tokio::task::JoinSet::new();
+    // Which task each tokio task runs, so a panic still names its task.
+    let mut ids = HashMap::with_capacity(limit);
+    let mut outcomes = Vec::with_capacity(specs.len());
+    for &spec in specs {
+        while set.len() >= limit {
+            let done = set.join_next_with_id().await.expect("the set is not empty");
+            outcomes.push(settle(done, &mut ids));
+        }
+        let handle = set.spawn(task(spec));
+        ids.insert(handle.id(), spec.id);
+    }
+    while let Some(done) = set.join_next_with_id().await {
+        outcomes.push(settle(done, &mut ids));
+    }
+    outcomes
+}
+
+/// The outcome of a finished tokio task: its own, or a failure if it panicked.
+fn settle(
+    done: Result<(tokio::task::Id, TaskOutcome), tokio::task::JoinError>,
+    ids: &mut HashMap<tokio::task::Id, u64>,
+) -> TaskOutcome {
+    match done {
+        Ok((tid, outcome)) => {
+            ids.remove(&tid);
+            outcome
+        }
+        Err(e) => {
+            let id = ids.remove(&e.id()).unwrap_or(u64::MAX);
+            let why = if e.is_panic() {
+                panic_message(e.into_panic().as_ref())
+            } else {
+                e.to_string()
+            };
+            plan::failed(id, TaskError::Worker(why))
+        }
     }
 }
 
@@ -267,6 +389,7 @@ fn parse_kinds(s: &str) -> Result<Vec<StrategyKind>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::task::Completed;
 
     #[test]
     fn every_kind_round_trips_through_its_name() {
@@ -289,5 +412,55 @@ mod tests {
             e.contains("'fibers'") && e.contains("sequential, ") && e.contains(", async,"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_panicking_async_task_becomes_its_own_failed_outcome() {
+        let specs: Vec<TaskSpec> = (0..10)
+            .map(|id| TaskSpec {
+                id,
+                latency_us: 0,
+                bytes: 0,
+                cpu_units: 0,
+            })
+            .collect();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let running = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let outcomes = rt.block_on(run_bounded(&specs, 3, |spec| {
+            let (running, most) = (running.clone(), most.clone());
+            async move {
+                use std::sync::atomic::Ordering::SeqCst;
+                let now = running.fetch_add(1, SeqCst) + 1;
+                most.fetch_max(now, SeqCst);
+                tokio::task::yield_now().await;
+                running.fetch_sub(1, SeqCst);
+                assert_ne!(spec.id, 3, "task 3 breaks");
+                TaskOutcome {
+                    id: spec.id,
+                    result: Ok(Completed::from_body(b"", 0)),
+                    latency_us: 0,
+                    server_lateness_us: None,
+                }
+            }
+        }));
+        assert_eq!(outcomes.len(), 10);
+        assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 3);
+        let broken: Vec<&TaskOutcome> = outcomes.iter().filter(|o| o.result.is_err()).collect();
+        assert_eq!(broken.len(), 1);
+        assert_eq!(broken[0].id, 3);
+        let err = broken[0].result.as_ref().unwrap_err().to_string();
+        assert!(
+            err.contains("panicked") && err.contains("task 3 breaks"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_panic_message_is_kept() {
+        let p = std::panic::catch_unwind(|| panic!("boom {}", 7)).unwrap_err();
+        assert_eq!(panic_message(p.as_ref()), "panicked: boom 7");
     }
 }

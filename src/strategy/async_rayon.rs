@@ -1,0 +1,100 @@
+//! `async-rayon`: tokio for the I/O on one thread, rayon for the CPU work.
+//! A tokio `current_thread` runtime on the calling thread fetches with a
+//! reqwest client, at most C tasks at once; each body goes to a dedicated
+//! rayon pool of P threads (one per core) for its checksum and CPU work, and
+//! the result comes back through a `tokio::sync::oneshot`. The Python
+//! original is asyncio + `loop.run_in_executor(ProcessPoolExecutor/ThreadPool)`.
+//!
+//! Starts P rayon threads (the event loop runs on the calling thread); keeps
+//! up to C keep-alive connections.
+//!
+//! A task keeps its slot across fetch *and* CPU work (design.md): otherwise
+//! fetches outrun the pool and the queue of bodies grows without bound. The
+//! runtime thread never blocks: it awaits the oneshot.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::sync::oneshot;
+
+use super::{RunContext, Strategy, StrategyKind, StrategyRun};
+use crate::plan::TaskPlan;
+use crate::task::{self, Completed, TaskError, TaskOutcome};
+
+pub(super) const DESCRIPTION: &str =
+    "tokio current_thread + reqwest for I/O, C in flight; CPU work on a rayon pool of P threads";
+
+pub(super) struct AsyncRayon;
+
+impl Strategy for AsyncRayon {
+    fn kind(&self) -> StrategyKind {
+        StrategyKind::AsyncRayon
+    }
+
+    fn in_flight_limit(&self, ctx: &RunContext) -> usize {
+        ctx.concurrency
+    }
+
+    fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
+        let cores = ctx.cores.max(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(cores)
+            .thread_name(|i| format!("concbench-cpu-{i}"))
+            // Panics are caught per job below; never abort the process.
+            .panic_handler(|_| {})
+            .build()
+            .context("cannot start the rayon pool")?;
+        let pool = Arc::new(pool);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the tokio runtime")?;
+        let client = task::async_client(ctx.concurrency, ctx.connection)?;
+        let base = Arc::<str>::from(ctx.base_url.as_str());
+        let seed = plan.seed;
+        let outcomes = runtime.block_on(super::run_bounded(&plan.specs, ctx.concurrency, |spec| {
+            let (client, base, pool) = (client.clone(), base.clone(), pool.clone());
+            async move {
+                let (body, latency_us, server_lateness_us) =
+                    task::fetch_async(&client, &base, seed, &spec).await;
+                let result = match body {
+                    Ok(body) => {
+                        let (tx, rx) = oneshot::channel();
+                        let units = spec.cpu_units;
+                        pool.spawn(move || {
+                            let done = panic::catch_unwind(AssertUnwindSafe(|| {
+                                Completed::from_body(&body, units)
+                            }))
+                            .map_err(|p| super::panic_message(p.as_ref()));
+                            let _ = tx.send(done);
+                        });
+                        // The job always runs and always sends (or drops
+                        // `tx` while unwinding): bounded by the work.
+                        match rx.await {
+                            Ok(Ok(done)) => Ok(done),
+                            Ok(Err(why)) => Err(TaskError::Worker(why)),
+                            Err(_) => {
+                                Err(TaskError::Worker("the CPU pool dropped the task".into()))
+                            }
+                        }
+                    }
+                    Err(e) => Err(e),
+                };
+                TaskOutcome {
+                    id: spec.id,
+                    result,
+                    latency_us,
+                    server_lateness_us,
+                }
+            }
+        }));
+        // Every job has sent its result: the pool is idle and its threads end.
+        drop(pool);
+        Ok(StrategyRun {
+            outcomes,
+            threads_started: cores,
+            ..StrategyRun::default()
+        })
+    }
+}

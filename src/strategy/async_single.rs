@@ -1,0 +1,51 @@
+//! `async-single`: one event loop. A tokio `current_thread` runtime on the
+//! calling thread, a reqwest client, at most C requests in flight, CPU work
+//! inline on that one thread. The Python original is asyncio + aiohttp with
+//! its one loop (`asyncio.gather` under a semaphore).
+//!
+//! Starts no threads (the loop runs on the calling thread); keeps up to C
+//! keep-alive connections.
+//!
+//! CPU work stalls the loop, so a CPU-heavy plan runs about as fast as
+//! sequential: that is what the model costs.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use super::{RunContext, Strategy, StrategyKind, StrategyRun};
+use crate::plan::TaskPlan;
+use crate::task;
+
+pub(super) const DESCRIPTION: &str =
+    "one event loop (tokio current_thread) + reqwest, C requests in flight, CPU work inline";
+
+pub(super) struct AsyncSingle;
+
+impl Strategy for AsyncSingle {
+    fn kind(&self) -> StrategyKind {
+        StrategyKind::AsyncSingle
+    }
+
+    fn in_flight_limit(&self, ctx: &RunContext) -> usize {
+        ctx.concurrency
+    }
+
+    fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the tokio runtime")?;
+        let client = task::async_client(ctx.concurrency, ctx.connection)?;
+        let base = Arc::<str>::from(ctx.base_url.as_str());
+        let seed = plan.seed;
+        let outcomes = runtime.block_on(super::run_bounded(&plan.specs, ctx.concurrency, |spec| {
+            let (client, base) = (client.clone(), base.clone());
+            async move { task::run_async(&client, &base, seed, &spec).await }
+        }));
+        Ok(StrategyRun {
+            outcomes,
+            ..StrategyRun::default()
+        })
+    }
+}
