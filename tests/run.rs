@@ -85,17 +85,10 @@ fn no_strategy_has_more_than_its_limit_in_flight() {
     let server = common::server();
     let mut w = common::small(40, "20ms");
     w.concurrency = 4;
-    let kinds = [
-        StrategyKind::ThreadPerTask,
-        StrategyKind::ThreadPool,
-        StrategyKind::Rayon,
-        StrategyKind::Async,
-        StrategyKind::AsyncSingle,
-        StrategyKind::AsyncRayon,
-    ];
+    let kinds = StrategyKind::ALL.iter().copied();
     let report = run_workload(
         &w,
-        &kinds,
+        StrategyKind::ALL,
         &common::target(&server.url()),
         &common::options(),
     )
@@ -118,6 +111,29 @@ fn no_strategy_has_more_than_its_limit_in_flight() {
             r.server.max_in_flight
         );
     }
+}
+
+#[test]
+fn a_small_plan_spreads_over_every_pool_worker() {
+    // As many tasks as C: a dispatcher that filled the first worker's window
+    // would leave the second idle and halve the requests in flight.
+    let server = common::server();
+    let mut w = common::small(8, "50ms");
+    w.concurrency = 8;
+    let options = concbench::runner::RunOptions {
+        workers: Some(2),
+        ..common::options()
+    };
+    let report = run_workload(
+        &w,
+        &[StrategyKind::ProcessPoolAsync],
+        &common::target(&server.url()),
+        &options,
+    )
+    .unwrap();
+    let r = &report.results[0];
+    assert_eq!(r.tasks_ok, 8);
+    assert_eq!(r.server.max_in_flight, 8, "{r:?}");
 }
 
 #[test]

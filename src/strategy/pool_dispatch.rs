@@ -56,8 +56,16 @@ pub(super) fn run_tasks(
             closed = true;
         }
         Schedule::Dynamic => {
-            for (i, held_i) in held.iter_mut().enumerate() {
-                refill(set, plan, i, held_i, &mut next, batch, window);
+            // Deal batches round-robin so a small plan spreads over every worker
+            // instead of filling the first worker's window.
+            loop {
+                let before = next;
+                for (i, held_i) in held.iter_mut().enumerate() {
+                    refill_one(set, plan, i, held_i, &mut next, batch, window);
+                }
+                if next == before {
+                    break;
+                }
             }
         }
     }
@@ -123,6 +131,7 @@ pub(super) fn run_tasks(
     outcomes
 }
 
+/// Tops worker `i` up to its window.
 fn refill(
     set: &mut WorkerSet,
     plan: &TaskPlan,
@@ -132,15 +141,30 @@ fn refill(
     batch: usize,
     window: usize,
 ) {
+    while refill_one(set, plan, i, held, next, batch, window) {}
+}
+
+/// Sends worker `i` one batch if its window has room; true if it did.
+fn refill_one(
+    set: &mut WorkerSet,
+    plan: &TaskPlan,
+    i: usize,
+    held: &mut Vec<u64>,
+    next: &mut usize,
+    batch: usize,
+    window: usize,
+) -> bool {
     let n = plan.specs.len();
-    while *next < n && held.len() + batch.min(n - *next) <= window {
-        let end = (*next + batch).min(n);
-        let chunk = &plan.specs[*next..end];
-        if set.send(i, &ToWorker::Tasks(chunk.to_vec())).is_err() {
-            // The worker is going; its Gone event will come. Leave the batch unsent.
-            return;
-        }
-        held.extend(chunk.iter().map(|s| s.id));
-        *next = end;
+    if *next >= n || held.len() + batch.min(n - *next) > window {
+        return false;
     }
+    let end = (*next + batch).min(n);
+    let chunk = &plan.specs[*next..end];
+    if set.send(i, &ToWorker::Tasks(chunk.to_vec())).is_err() {
+        // The worker is going; its Gone event will come. Leave the batch unsent.
+        return false;
+    }
+    held.extend(chunk.iter().map(|s| s.id));
+    *next = end;
+    true
 }
