@@ -86,6 +86,15 @@ pub struct RunArgs {
     /// Tasks per message to a process-pool worker under --schedule dynamic.
     #[arg(long, default_value = "1", value_parser = parse_batch)]
     pub batch: usize,
+    /// Measure every strategy R times (in a shuffled order each round) and report medians.
+    #[arg(long, short = 'r', default_value = "1", value_parser = parse_repeat)]
+    pub repeat: usize,
+    /// Discarded rounds before the measured ones.
+    #[arg(long, default_value = "0", value_parser = parse_warmup)]
+    pub warmup: usize,
+    /// Interval of the CPU-utilisation timeline (10ms to 1s).
+    #[arg(long, default_value = "20ms", value_parser = parse_interval)]
+    pub sample_interval: Duration,
     /// Cores the client may use (P of the bound); default: all this process may run on.
     #[arg(long, value_parser = parse_cores)]
     pub cores: Option<usize>,
@@ -149,6 +158,29 @@ fn parse_batch(s: &str) -> Result<usize, String> {
         n if n > 1_000_000 => Err("use at most 1000000 tasks per batch".into()),
         n => Ok(n as usize),
     }
+}
+
+fn parse_repeat(s: &str) -> Result<usize, String> {
+    match units::parse_count(s)? {
+        0 => Err("use at least 1 round".into()),
+        n if n > 1000 => Err("use at most 1000 rounds".into()),
+        n => Ok(n as usize),
+    }
+}
+
+fn parse_warmup(s: &str) -> Result<usize, String> {
+    match units::parse_count(s)? {
+        n if n > 100 => Err("use at most 100 warm-up rounds".into()),
+        n => Ok(n as usize),
+    }
+}
+
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    let d = units::parse_duration(s).map_err(|e| e.to_string())?;
+    if d < Duration::from_millis(10) || d > Duration::from_secs(1) {
+        return Err("the sampling interval must be from 10ms to 1s".into());
+    }
+    Ok(d)
 }
 
 fn parse_cores(s: &str) -> Result<usize, String> {

@@ -15,10 +15,13 @@
 //! - [`strategy`]: the [`strategy::Strategy`] trait, [`strategy::StrategyKind`]
 //!   and one file per concurrency model.
 //! - [`measure`]: wall time, CPU, context switches and peak RSS of a run.
+//! - [`sampler`]: the CPU-utilisation timeline of client and server during a run.
+//! - [`machine`]: the machine's context (CPU, kernel) and how noisy it was (steal, pressure).
 //! - [`server`]: the embedded mock server (a child process) and server stats.
 //! - [`worker`], [`ipc`]: worker processes (the binary re-executed) and the
 //!   framed protocol the process strategies speak with them.
-//! - [`runner`]: runs strategies over a plan into a [`report::RunReport`].
+//! - [`runner`]: runs strategies over a plan (repeated, shuffled) into a [`report::RunReport`].
+//! - [`summary`]: medians, ranges, confidence intervals and CVs over repeated rounds.
 //! - [`report`]: the JSON contract and the table/CSV/Markdown exporters.
 //! - [`units`], [`error`]: human units and the errors users read.
 //!
@@ -29,12 +32,15 @@ pub mod cli;
 pub mod error;
 pub mod ipc;
 pub mod kernel;
+pub mod machine;
 pub mod measure;
 pub mod plan;
 pub mod report;
 pub mod runner;
+pub mod sampler;
 pub mod server;
 pub mod strategy;
+pub mod summary;
 pub mod task;
 pub mod units;
 pub mod worker;
@@ -103,7 +109,11 @@ fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
         schedule: args.schedule,
         batch: args.batch,
         worker_exe: None,
+        repeat: args.repeat,
+        warmup: args.warmup,
+        sample_interval: Some(args.sample_interval),
         progress: true,
+        observer: None,
     };
     let report = runner::run_workload(&workload, &args.strategies.0, &target, &options)?;
     match &args.out {

@@ -9,6 +9,8 @@ use std::fmt::Write as _;
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
+use crate::machine::{MachineContext, Noise};
+use crate::sampler::Timeline;
 use crate::units::{format_bytes, format_seconds};
 
 /// Version of the JSON layout below; bumped on any incompatible change.
@@ -46,6 +48,12 @@ pub struct Meta {
     /// Process-pool schedule (`static` or `dynamic`) and tasks per message.
     pub schedule: String,
     pub batch: usize,
+    /// Rounds measured per strategy and warm-up rounds discarded before them.
+    pub repeat: usize,
+    pub warmup: usize,
+    /// Interval of the CPU timeline.
+    pub sample_interval_s: f64,
+    pub machine: MachineContext,
 }
 
 /// The workload as it was run.
@@ -129,6 +137,55 @@ pub struct StrategyResult {
     /// Request latency seen by the client (send to last body byte).
     pub latency_s: Percentiles,
     pub server: ServerSide,
+    /// Sanity checks of this run's own figures.
+    pub checks: Checks,
+    /// How noisy the machine was during the run.
+    pub noise: Noise,
+    /// CPU the timeline sampler itself used during the run (subtracted from the client's CPU).
+    pub sampler_cpu_s: f64,
+    /// Client and server CPU over time, in cores.
+    pub timeline: Timeline,
+    /// Rounds measured (`--repeat`); with more than one, the figures above are medians.
+    pub rounds: usize,
+    /// Median, range, 95% confidence interval and coefficient of variation of
+    /// the key figures over the rounds, by figure name.
+    pub stats: BTreeMap<String, FigureStats>,
+    /// Each round's own row (without timelines), when there was more than one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<StrategyResult>,
+}
+
+/// Sanity checks that every run carries: a failed one adds a flag.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Checks {
+    /// Efficiency at most 1.02: above it, the bound or the clock is wrong.
+    pub bound_ok: bool,
+    /// Requests the client saw answered with a whole 200 response (verified or not).
+    pub requests_answered: u64,
+    /// `/work` requests the server completed during the run.
+    pub requests_served: u64,
+    pub requests_match: bool,
+    /// Little's law, client side: throughput × mean latency = mean requests in flight.
+    pub client_in_flight_mean: f64,
+    /// Mean requests in flight at the server (its busy time over the wall time):
+    /// at most the client's, the gap being client-side queueing and transfer.
+    pub server_in_flight_mean: f64,
+    /// What failed: `bound_violated`, `requests_mismatch`, `server_busier_than_client`,
+    /// `noisy_machine`, `high_cv:<figure>`.
+    pub flags: Vec<String>,
+}
+
+/// One figure over the rounds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct FigureStats {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    /// 95% confidence interval of the median (percentile bootstrap).
+    pub ci95_low: f64,
+    pub ci95_high: f64,
+    /// Standard deviation over mean.
+    pub cv: f64,
 }
 
 /// Output formats of `--format`.
@@ -168,7 +225,9 @@ impl RunReport {
     }
 
     fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
-        let head = vec![
+        let repeated = self.results.iter().any(|r| r.rounds > 1);
+        let flagged = self.results.iter().any(|r| !r.checks.flags.is_empty());
+        let mut head = vec![
             "strategy",
             "ok",
             "wall",
@@ -183,11 +242,17 @@ impl RunReport {
             "req/s",
             "server CPU",
         ];
+        if repeated {
+            head.insert(3, "± cv");
+        }
+        if flagged {
+            head.push("flags");
+        }
         let rows = self
             .results
             .iter()
             .map(|r| {
-                vec![
+                let mut row = vec![
                     r.strategy.clone(),
                     if r.tasks_failed == 0 {
                         format!("{}", r.tasks_ok)
@@ -211,7 +276,15 @@ impl RunReport {
                     format_seconds(r.latency_s.p99),
                     format!("{:.0}", r.throughput_per_s),
                     format_seconds(r.server.cpu_user_s + r.server.cpu_sys_s),
-                ]
+                ];
+                if repeated {
+                    let cv = r.stats.get("wall_s").map(|f| f.cv).unwrap_or(0.0);
+                    row.insert(3, format!("{:.1}%", cv * 100.0));
+                }
+                if flagged {
+                    row.push(r.checks.flags.join(" "));
+                }
+                row
             })
             .collect();
         (head, rows)

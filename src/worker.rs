@@ -31,6 +31,26 @@ use crate::ipc::{self, FromWorker, ToWorker, PROTOCOL_VERSION};
 use crate::strategy::{ChildUsage, ConnectionMode};
 use crate::task;
 
+/// Worker processes alive now, for the CPU sampler (which cannot see inside strategies).
+static LIVE_WORKERS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// Pids of every worker process started and not yet reaped.
+pub fn live_worker_pids() -> Vec<u32> {
+    LIVE_WORKERS.lock().map(|v| v.clone()).unwrap_or_default()
+}
+
+fn register(pid: u32) {
+    if let Ok(mut v) = LIVE_WORKERS.lock() {
+        v.push(pid);
+    }
+}
+
+fn unregister(pid: u32) {
+    if let Ok(mut v) = LIVE_WORKERS.lock() {
+        v.retain(|&p| p != pid);
+    }
+}
+
 /// The hidden subcommand that runs a worker.
 pub const WORKER_SUBCOMMAND: &str = "__worker";
 
@@ -306,6 +326,7 @@ impl WorkerSet {
                 .spawn()
                 .with_context(|| format!("cannot start worker process {}", spec.exe.display()))?;
             let pid = child.id();
+            register(pid);
             if set.pgid == 0 {
                 set.pgid = pid as i32;
             }
@@ -461,6 +482,12 @@ impl WorkerSet {
     /// Waits (briefly) for worker `i` to exit and describes how it did.
     fn reap(&mut self, i: usize) -> String {
         let w = &mut self.workers[i];
+        let status = Self::reap_worker(w);
+        unregister(w.pid);
+        status
+    }
+
+    fn reap_worker(w: &mut Worker) -> String {
         let deadline = Instant::now() + Duration::from_secs(2);
         loop {
             match w.child.try_wait() {
@@ -522,6 +549,7 @@ impl Drop for WorkerSet {
         for w in &mut self.workers {
             let _ = w.child.kill();
             let _ = w.child.wait();
+            unregister(w.pid);
         }
     }
 }

@@ -237,6 +237,7 @@ async fn fake_server(work: impl Respond + 'static) -> wiremock::MockServer {
         max_in_flight: 0,
         bytes_sent: 0,
         bad_requests: 0,
+        busy_s: 0.0,
         lateness_us: Default::default(),
         cpu_user_s: 0.0,
         cpu_sys_s: 0.0,

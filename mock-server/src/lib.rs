@@ -112,6 +112,7 @@ impl Shared {
             max_in_flight: c.max_in_flight.load(Relaxed),
             bytes_sent: c.bytes_sent.load(Relaxed),
             bad_requests: c.bad_requests.load(Relaxed),
+            busy_s: c.busy_us.load(Relaxed) as f64 / 1e6,
             lateness_us: c.lateness(),
             cpu_user_s,
             cpu_sys_s,

@@ -27,6 +27,11 @@ pub struct ServerStats {
     pub bytes_sent: u64,
     /// Requests refused as malformed (400) or too large since start.
     pub bad_requests: u64,
+    /// Σ over completed `/work` requests of (answered − arrived), in seconds,
+    /// since start: its change over a window, divided by the window, is the
+    /// mean number of requests in flight at the server (Little's law).
+    #[serde(default)]
+    pub busy_s: f64,
     /// How late `/work` answers were against their requested latency, since the last reset.
     pub lateness_us: LatenessSummary,
     /// User CPU of the server's own threads since start, in seconds (clock ticks: 10 ms grain).
@@ -57,6 +62,8 @@ pub(crate) struct Counters {
     pub max_in_flight: AtomicU64,
     pub bytes_sent: AtomicU64,
     pub bad_requests: AtomicU64,
+    /// Σ (answered − arrived) of completed `/work` requests, in µs.
+    pub busy_us: AtomicU64,
     pub lateness_us: Mutex<Histogram<u64>>,
 }
 
@@ -68,6 +75,7 @@ impl Counters {
             max_in_flight: AtomicU64::new(0),
             bytes_sent: AtomicU64::new(0),
             bad_requests: AtomicU64::new(0),
+            busy_us: AtomicU64::new(0),
             // Up to one hour in µs, 3 significant digits.
             lateness_us: Mutex::new(
                 Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),

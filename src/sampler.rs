@@ -1,0 +1,253 @@
+//! The CPU-utilisation timeline: a thread that samples client and server CPU
+//! (in cores) at a fixed interval while a strategy runs, for the charts.
+//!
+//! - Client: this process (`CLOCK_PROCESS_CPUTIME_ID`, every thread, ns) plus
+//!   every live worker process (registered by [`crate::worker`]), each read as
+//!   the sum of its threads' `/proc/<pid>/task/<tid>/schedstat` (ns). A worker
+//!   that exits keeps the CPU it was last seen with, so the series never dips.
+//! - Server: the same `schedstat` sum for the server's process, when it is
+//!   another process on this machine. A server inside the client's process
+//!   (tests) cannot be told apart in the timeline; its series is empty.
+//!
+//! The sampler measures its own thread's CPU (`RUSAGE_THREAD`) so the report
+//! can state its cost and subtract it from the client's CPU.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// Default sampling interval.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(20);
+
+/// CPU use over time, in cores, one point per interval.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    pub interval_s: f64,
+    /// End of each interval, in seconds since the run started.
+    pub t_s: Vec<f64>,
+    pub client_cores: Vec<f64>,
+    /// Empty when the server's CPU cannot be read apart from the client's.
+    pub server_cores: Vec<f64>,
+}
+
+/// What a stopped sampler hands back.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sampled {
+    pub timeline: Timeline,
+    /// CPU the sampler thread itself used, in seconds (user, system).
+    pub sampler_cpu_user_s: f64,
+    pub sampler_cpu_sys_s: f64,
+    /// Samples taken.
+    pub samples: usize,
+}
+
+/// A running sampler; [`Sampler::stop`] ends it and returns the timeline.
+pub struct Sampler {
+    stop: mpsc::Sender<()>,
+    handle: JoinHandle<Sampled>,
+}
+
+impl Sampler {
+    /// Starts sampling every `interval`; `server_pid` is read when it is not this process.
+    pub fn start(interval: Duration, server_pid: Option<u32>) -> Sampler {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let server_pid = server_pid.filter(|&p| p != std::process::id());
+        let handle = std::thread::Builder::new()
+            .name("concbench-sampler".into())
+            .stack_size(256 * 1024)
+            .spawn(move || sample_loop(interval, server_pid, stopped))
+            .expect("cannot start the sampler thread");
+        Sampler { stop, handle }
+    }
+
+    /// Stops the sampler and returns what it saw.
+    pub fn stop(self) -> Sampled {
+        let _ = self.stop.send(());
+        self.handle.join().unwrap_or_default()
+    }
+}
+
+fn sample_loop(
+    interval: Duration,
+    server_pid: Option<u32>,
+    stopped: mpsc::Receiver<()>,
+) -> Sampled {
+    let start = Instant::now();
+    let mut workers = WorkerCpu::default();
+    let mut last_t = 0.0;
+    let mut last_client = process_cpu_s() + workers.total_s();
+    let mut last_server = server_pid.and_then(proc_cpu_s);
+    let mut tl = Timeline {
+        interval_s: interval.as_secs_f64(),
+        ..Timeline::default()
+    };
+    let mut next = start + interval;
+    loop {
+        let wait = next.saturating_duration_since(Instant::now());
+        match stopped.recv_timeout(wait) {
+            Err(RecvTimeoutError::Timeout) => {}
+            // Stopped (or the run is gone): one last point for the partial interval.
+            _ => {
+                push_point(
+                    &mut tl,
+                    start,
+                    &mut last_t,
+                    &mut last_client,
+                    &mut last_server,
+                    &mut workers,
+                    server_pid,
+                );
+                break;
+            }
+        }
+        push_point(
+            &mut tl,
+            start,
+            &mut last_t,
+            &mut last_client,
+            &mut last_server,
+            &mut workers,
+            server_pid,
+        );
+        next += interval;
+    }
+    let (sampler_cpu_user_s, sampler_cpu_sys_s) = thread_usage_s();
+    Sampled {
+        samples: tl.t_s.len(),
+        timeline: tl,
+        sampler_cpu_user_s,
+        sampler_cpu_sys_s,
+    }
+}
+
+fn push_point(
+    tl: &mut Timeline,
+    start: Instant,
+    last_t: &mut f64,
+    last_client: &mut f64,
+    last_server: &mut Option<f64>,
+    workers: &mut WorkerCpu,
+    server_pid: Option<u32>,
+) {
+    let t = start.elapsed().as_secs_f64();
+    let dt = t - *last_t;
+    if dt <= 1e-4 {
+        return;
+    }
+    let client = process_cpu_s() + workers.total_s();
+    tl.t_s.push(t);
+    tl.client_cores
+        .push(((client - *last_client) / dt).max(0.0));
+    *last_client = client;
+    if let (Some(pid), Some(prev)) = (server_pid, *last_server) {
+        if let Some(now) = proc_cpu_s(pid) {
+            tl.server_cores.push(((now - prev) / dt).max(0.0));
+            *last_server = Some(now);
+        }
+    }
+    *last_t = t;
+}
+
+/// CPU of live and finished worker processes, as last seen.
+#[derive(Default)]
+struct WorkerCpu {
+    seen: HashMap<u32, f64>,
+    finished_s: f64,
+}
+
+impl WorkerCpu {
+    fn total_s(&mut self) -> f64 {
+        let live = crate::worker::live_worker_pids();
+        let gone: Vec<u32> = self
+            .seen
+            .keys()
+            .filter(|p| !live.contains(p))
+            .copied()
+            .collect();
+        for pid in gone {
+            self.finished_s += self.seen.remove(&pid).unwrap_or(0.0);
+        }
+        for pid in live {
+            if let Some(s) = proc_cpu_s(pid) {
+                self.seen.insert(pid, s);
+            }
+        }
+        self.finished_s + self.seen.values().sum::<f64>()
+    }
+}
+
+/// CPU of this process, all threads, in seconds.
+pub fn process_cpu_s() -> f64 {
+    clock_s(libc::CLOCK_PROCESS_CPUTIME_ID)
+}
+
+/// User and system CPU of the calling thread.
+fn thread_usage_s() -> (f64, f64) {
+    // SAFETY: getrusage writes into the zeroed struct we own.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (tv(ru.ru_utime), tv(ru.ru_stime))
+}
+
+fn clock_s(clock: libc::clockid_t) -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+}
+
+/// CPU of another process, all threads, in seconds, from `schedstat` (ns).
+pub fn proc_cpu_s(pid: u32) -> Option<f64> {
+    let dir = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut ns = 0u64;
+    for task in dir.flatten() {
+        let path = task.path().join("schedstat");
+        if let Ok(text) = std::fs::read_to_string(path) {
+            ns += text
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Some(ns as f64 / 1e9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_thread_shows_up_as_about_one_core() {
+        let sampler = Sampler::start(Duration::from_millis(20), None);
+        let t = Instant::now();
+        let mut x = 0u64;
+        while t.elapsed() < Duration::from_millis(300) {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        let s = sampler.stop();
+        assert!(s.samples >= 10, "{} samples", s.samples);
+        let tl = &s.timeline;
+        assert_eq!(tl.t_s.len(), tl.client_cores.len());
+        assert!(tl.t_s.windows(2).all(|w| w[0] < w[1]));
+        let mean = tl.client_cores.iter().sum::<f64>() / tl.client_cores.len() as f64;
+        // At least the busy thread (other tests may add more).
+        assert!(mean > 0.7, "mean {mean} cores: {:?}", tl.client_cores);
+        let own = s.sampler_cpu_user_s + s.sampler_cpu_sys_s;
+        assert!(own < 0.3 * 0.05, "the sampler used {own} s");
+    }
+
+    #[test]
+    fn another_process_cpu_is_readable() {
+        let me = proc_cpu_s(std::process::id()).unwrap();
+        assert!(me > 0.0);
+        assert!(proc_cpu_s(u32::MAX).is_none());
+    }
+}
