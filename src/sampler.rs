@@ -79,7 +79,8 @@ fn sample_loop(
     let mut workers = WorkerCpu::default();
     let mut last_t = 0.0;
     let mut last_client = process_cpu_s() + workers.total_s();
-    let mut last_server = server_pid.and_then(proc_cpu_s);
+    let mut server = server_pid.map(ProcCpu::new);
+    let mut last_server = server.as_mut().and_then(|p| p.read_s());
     let mut tl = Timeline {
         interval_s: interval.as_secs_f64(),
         ..Timeline::default()
@@ -98,7 +99,7 @@ fn sample_loop(
                     &mut last_client,
                     &mut last_server,
                     &mut workers,
-                    server_pid,
+                    &mut server,
                 );
                 break;
             }
@@ -110,7 +111,7 @@ fn sample_loop(
             &mut last_client,
             &mut last_server,
             &mut workers,
-            server_pid,
+            &mut server,
         );
         next += interval;
     }
@@ -130,7 +131,7 @@ fn push_point(
     last_client: &mut f64,
     last_server: &mut Option<f64>,
     workers: &mut WorkerCpu,
-    server_pid: Option<u32>,
+    server: &mut Option<ProcCpu>,
 ) {
     let t = start.elapsed().as_secs_f64();
     let dt = t - *last_t;
@@ -142,8 +143,8 @@ fn push_point(
     tl.client_cores
         .push(((client - *last_client) / dt).max(0.0));
     *last_client = client;
-    if let (Some(pid), Some(prev)) = (server_pid, *last_server) {
-        if let Some(now) = proc_cpu_s(pid) {
+    if let (Some(server), Some(prev)) = (server.as_mut(), *last_server) {
+        if let Some(now) = server.read_s() {
             tl.server_cores.push(((now - prev) / dt).max(0.0));
             *last_server = Some(now);
         }
@@ -151,10 +152,67 @@ fn push_point(
     *last_t = t;
 }
 
+/// How many samples a process's thread list is reused before it is listed again.
+const RELIST_EVERY: u32 = 25;
+
+/// One process's CPU from its threads' `schedstat`, with the thread list
+/// cached between samples (listing `/proc/<pid>/task` costs more than reading).
+struct ProcCpu {
+    pid: u32,
+    tids: Vec<u32>,
+    age: u32,
+}
+
+impl ProcCpu {
+    fn new(pid: u32) -> Self {
+        ProcCpu {
+            pid,
+            tids: Vec::new(),
+            age: RELIST_EVERY,
+        }
+    }
+
+    fn read_s(&mut self) -> Option<f64> {
+        if self.age >= RELIST_EVERY {
+            self.tids = list_tids(self.pid)?;
+            self.age = 0;
+        }
+        self.age += 1;
+        let mut ns = 0u64;
+        let mut missing = false;
+        for tid in &self.tids {
+            match std::fs::read_to_string(format!("/proc/{}/task/{tid}/schedstat", self.pid)) {
+                Ok(text) => {
+                    ns += text
+                        .split_whitespace()
+                        .next()
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .unwrap_or(0)
+                }
+                Err(_) => missing = true,
+            }
+        }
+        if missing {
+            // A thread ended: list again next time (its CPU is lost, as for any exited thread).
+            self.age = RELIST_EVERY;
+        }
+        Some(ns as f64 / 1e9)
+    }
+}
+
+fn list_tids(pid: u32) -> Option<Vec<u32>> {
+    let dir = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    Some(
+        dir.flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse().ok())
+            .collect(),
+    )
+}
+
 /// CPU of live and finished worker processes, as last seen.
 #[derive(Default)]
 struct WorkerCpu {
-    seen: HashMap<u32, f64>,
+    seen: HashMap<u32, (ProcCpu, f64)>,
     finished_s: f64,
 }
 
@@ -168,14 +226,18 @@ impl WorkerCpu {
             .copied()
             .collect();
         for pid in gone {
-            self.finished_s += self.seen.remove(&pid).unwrap_or(0.0);
+            self.finished_s += self.seen.remove(&pid).map(|(_, s)| s).unwrap_or(0.0);
         }
         for pid in live {
-            if let Some(s) = proc_cpu_s(pid) {
-                self.seen.insert(pid, s);
+            let entry = self
+                .seen
+                .entry(pid)
+                .or_insert_with(|| (ProcCpu::new(pid), 0.0));
+            if let Some(s) = entry.0.read_s() {
+                entry.1 = s;
             }
         }
-        self.finished_s + self.seen.values().sum::<f64>()
+        self.finished_s + self.seen.values().map(|(_, s)| s).sum::<f64>()
     }
 }
 

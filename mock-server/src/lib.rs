@@ -442,10 +442,13 @@ async fn work(query: &str, arrived: Instant, shared: &Shared) -> Resp {
     let body = Bytes::from(payload::generate(q.seed, q.id, bytes));
     let deadline = arrived + latency;
     shared.timer.sleep_until(deadline).await;
-    let lateness_us = Instant::now()
-        .saturating_duration_since(deadline)
-        .as_micros() as u64;
+    let answered = Instant::now();
+    let lateness_us = answered.saturating_duration_since(deadline).as_micros() as u64;
     shared.counters.record_lateness(lateness_us);
+    shared.counters.busy_us.fetch_add(
+        answered.saturating_duration_since(arrived).as_micros() as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     shared
         .counters
         .served
