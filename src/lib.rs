@@ -15,6 +15,8 @@
 //! - [`strategy`]: the [`strategy::Strategy`] trait, [`strategy::StrategyKind`]
 //!   and one file per concurrency model.
 //! - [`measure`]: wall time, CPU, context switches and peak RSS of a run.
+//! - [`phases`]: where the time went (queued, response, body, CPU), per
+//!   strategy, from each task's [`task::Phases`].
 //! - [`server`]: the embedded mock server (a child process) and server stats.
 //! - [`worker`], [`ipc`]: worker processes (the binary re-executed) and the
 //!   framed protocol the process strategies speak with them.
@@ -30,6 +32,7 @@ pub mod error;
 pub mod ipc;
 pub mod kernel;
 pub mod measure;
+pub mod phases;
 pub mod plan;
 pub mod report;
 pub mod runner;

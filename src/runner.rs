@@ -197,6 +197,7 @@ fn run_one(
             + run.children.ctx_switches_involuntary,
         throughput_per_s: verification.tasks_ok as f64 / wall_s,
         latency_s: percentiles(&run.outcomes),
+        phases: crate::phases::summarise(&run.outcomes),
         server: ServerSide {
             served: after.served.saturating_sub(before.served),
             cpu_user_s: server_user,
