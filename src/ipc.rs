@@ -16,7 +16,7 @@ use crate::strategy::ChildUsage;
 use crate::task::{Completed, TaskOutcome};
 
 /// Bumped whenever a message changes shape; parent and worker must agree.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Largest frame either side accepts (a 64 MiB body plus headroom).
 pub const MAX_FRAME_BYTES: usize = 80 << 20;
@@ -103,6 +103,23 @@ mod tests {
                 result: Err(crate::task::TaskError::Status(503)),
                 latency_us: 12,
                 server_lateness_us: Some(4),
+                phases: Default::default(),
+            }),
+            FromWorker::Outcome(TaskOutcome {
+                id: 4,
+                result: Ok(Completed {
+                    body_len: 1,
+                    body_checksum: 2,
+                    cpu_result: 3,
+                }),
+                latency_us: 30,
+                server_lateness_us: None,
+                phases: crate::task::Phases {
+                    queued_us: u64::MAX,
+                    response_us: 20,
+                    body_us: 10,
+                    cpu_us: 5,
+                },
             }),
             FromWorker::Cpu {
                 id: 9,

@@ -17,6 +17,8 @@
 //! - [`measure`]: wall time, CPU, context switches and peak RSS of a run.
 //! - [`sampler`]: the CPU-utilisation timeline of client and server during a run.
 //! - [`machine`]: the machine's context (CPU, kernel) and how noisy it was (steal, pressure).
+//! - [`phases`]: where the time went (queued, response, body, CPU), per
+//!   strategy, from each task's [`task::Phases`].
 //! - [`server`]: the embedded mock server (a child process) and server stats.
 //! - [`worker`], [`ipc`]: worker processes (the binary re-executed) and the
 //!   framed protocol the process strategies speak with them.
@@ -34,6 +36,7 @@ pub mod ipc;
 pub mod kernel;
 pub mod machine;
 pub mod measure;
+pub mod phases;
 pub mod plan;
 pub mod report;
 pub mod runner;

@@ -200,6 +200,7 @@ pub fn failed(id: u64, err: TaskError) -> TaskOutcome {
         result: Err(err),
         latency_us: 0,
         server_lateness_us: None,
+        phases: Default::default(),
     }
 }
 
@@ -231,6 +232,7 @@ mod tests {
                     result: Ok(Completed::from_body(&body, s.cpu_units)),
                     latency_us: s.latency_us,
                     server_lateness_us: None,
+                    phases: Default::default(),
                 }
             })
             .collect()

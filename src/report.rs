@@ -136,6 +136,9 @@ pub struct StrategyResult {
     pub throughput_per_s: f64,
     /// Request latency seen by the client (send to last body byte).
     pub latency_s: Percentiles,
+    /// Where the successful tasks' time went: queued, response, body, CPU (see [`crate::phases`]).
+    #[serde(default)]
+    pub phases: crate::phases::PhaseSummary,
     pub server: ServerSide,
     /// Sanity checks of this run's own figures.
     pub checks: Checks,

@@ -351,6 +351,7 @@ fn run_one(
             + run.children.ctx_switches_involuntary,
         throughput_per_s,
         latency_s,
+        phases: crate::phases::summarise(&run.outcomes),
         server: ServerSide {
             served: requests_served,
             cpu_user_s: server_user,

@@ -3,9 +3,8 @@
 //!
 //! Strategies differ in how they schedule tasks, never in what a task does:
 //! every strategy calls [`run_blocking`] or [`run_async`], so the work compared
-//! is the same work.
-
-use std::time::{Duration, Instant};
+//! is the same work. Each outcome also says where its time went ([`Phases`]),
+//! on a clock every process shares ([`mono_now_ns`]).
 
 use mock_server::payload;
 use serde::{Deserialize, Serialize};
@@ -68,10 +67,67 @@ impl TaskError {
 pub struct TaskOutcome {
     pub id: u64,
     pub result: Result<Completed, TaskError>,
-    /// From sending the request to the last byte of the body, in µs.
+    /// From sending the request to the last byte of the body, in µs
+    /// (`phases.response_us + phases.body_us` when the task succeeded).
     pub latency_us: u64,
     /// How late the server said its answer was (`x-lateness-us`).
     pub server_lateness_us: Option<u64>,
+    /// Where the task's time went; all zero when the task failed.
+    pub phases: Phases,
+}
+
+/// Where one task's time went, in µs, measured on [`mono_now_ns`] (a clock
+/// shared by every process, so worker processes measure against the parent's
+/// start). Plain integers: it travels over IPC in postcard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Phases {
+    /// From the start of the strategy's run to sending this task's request:
+    /// waiting for a slot, a thread, a worker process (including starting
+    /// it) or the tasks ahead of it.
+    pub queued_us: u64,
+    /// From sending the request to receiving the response head. Includes
+    /// connecting when there is no idle connection: neither ureq nor reqwest
+    /// exposes connect time on its own.
+    pub response_us: u64,
+    /// From the response head to the last byte of the body.
+    pub body_us: u64,
+    /// The CPU work over the body (checksum and kernel) where it ran. For
+    /// `async-rayon` and `async-process-pool` it is measured by the event
+    /// loop from handing the body off to getting the result back, so it also
+    /// holds the wait for a pool thread or worker process, and for
+    /// `async-process-pool` the IPC both ways.
+    pub cpu_us: u64,
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds: one clock for every process on the
+/// machine (unlike [`std::time::Instant`], which cannot cross a process
+/// boundary), so a worker can measure from its parent's run start.
+pub fn mono_now_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own; CLOCK_MONOTONIC
+    // always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Microseconds from `earlier` to `later` (both [`mono_now_ns`]), never negative.
+fn us_between(earlier: u64, later: u64) -> u64 {
+    later.saturating_sub(earlier) / 1000
+}
+
+/// Microseconds from `start_ns` ([`mono_now_ns`]) to now.
+pub fn us_since(start_ns: u64) -> u64 {
+    us_between(start_ns, mono_now_ns())
+}
+
+/// Runs `f` and says how long it took, in µs.
+fn timed<R>(f: impl FnOnce() -> R) -> (R, u64) {
+    let start = mono_now_ns();
+    let r = f();
+    (r, us_since(start))
 }
 
 /// The URL of one task's request.
@@ -80,10 +136,6 @@ pub fn work_url(base_url: &str, seed: u64, spec: &TaskSpec) -> String {
         "{base_url}/work?id={}&latency_us={}&bytes={}&seed={seed}",
         spec.id, spec.latency_us, spec.bytes
     )
-}
-
-fn micros(d: Duration) -> u64 {
-    d.as_micros().min(u64::MAX as u128) as u64
 }
 
 /// A blocking HTTP client for one worker, with `pool` idle keep-alive
@@ -104,15 +156,52 @@ pub fn blocking_agent(pool: usize, mode: ConnectionMode) -> ureq::Agent {
         .into()
 }
 
-/// Runs one task on a blocking client.
+/// The send, head and last-byte times of one request, in [`mono_now_ns`].
+#[derive(Debug, Clone, Copy)]
+struct Stamps {
+    sent: u64,
+    head: u64,
+    done: u64,
+}
+
+impl Stamps {
+    fn new() -> Self {
+        let sent = mono_now_ns();
+        Self {
+            sent,
+            head: sent,
+            done: sent,
+        }
+    }
+
+    /// Send to last byte, in µs.
+    fn latency_us(&self) -> u64 {
+        us_between(self.sent, self.done)
+    }
+
+    /// The phases up to the body; `response_us + body_us == latency_us()` exactly.
+    fn phases(&self, run_start_ns: u64) -> Phases {
+        let response_us = us_between(self.sent, self.head);
+        Phases {
+            queued_us: us_between(run_start_ns, self.sent),
+            response_us,
+            body_us: self.latency_us() - response_us.min(self.latency_us()),
+            cpu_us: 0,
+        }
+    }
+}
+
+/// Runs one task on a blocking client; `run_start_ns` is when the
+/// strategy's run started ([`mono_now_ns`]), for [`Phases::queued_us`].
 pub fn run_blocking(
     agent: &ureq::Agent,
     base_url: &str,
     seed: u64,
     spec: &TaskSpec,
+    run_start_ns: u64,
 ) -> TaskOutcome {
     let url = work_url(base_url, seed, spec);
-    let start = Instant::now();
+    let mut t = Stamps::new();
     let fetched = (|| {
         let mut resp = agent.get(&url).call().map_err(|e| match e {
             ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
@@ -123,6 +212,7 @@ pub fn run_blocking(
             }
             other => TaskError::Request(other.to_string()),
         })?;
+        t.head = mono_now_ns();
         let status = resp.status().as_u16();
         if status != 200 {
             return Err(TaskError::Status(status));
@@ -140,19 +230,28 @@ pub fn run_blocking(
             .map_err(|e| TaskError::Body(e.to_string()))?;
         Ok((body, lateness))
     })();
-    let latency_us = micros(start.elapsed());
+    t.done = mono_now_ns();
+    let latency_us = t.latency_us();
     match fetched {
-        Ok((body, lateness)) => TaskOutcome {
-            id: spec.id,
-            result: Ok(Completed::from_body(&body, spec.cpu_units)),
-            latency_us,
-            server_lateness_us: lateness,
-        },
+        Ok((body, lateness)) => {
+            let (completed, cpu_us) = timed(|| Completed::from_body(&body, spec.cpu_units));
+            TaskOutcome {
+                id: spec.id,
+                result: Ok(completed),
+                latency_us,
+                server_lateness_us: lateness,
+                phases: Phases {
+                    cpu_us,
+                    ..t.phases(run_start_ns)
+                },
+            }
+        }
         Err(e) => TaskOutcome {
             id: spec.id,
             result: Err(e),
             latency_us,
             server_lateness_us: None,
+            phases: Phases::default(),
         },
     }
 }
@@ -171,16 +270,56 @@ pub fn async_client(pool: usize, mode: ConnectionMode) -> anyhow::Result<reqwest
         .build()?)
 }
 
+/// What [`fetch_async`] got: the body, or why there is none.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub body: Result<bytes::Bytes, TaskError>,
+    /// Send to last body byte, in µs.
+    pub latency_us: u64,
+    pub server_lateness_us: Option<u64>,
+    /// Queued, response and body; `cpu_us` is the caller's to fill in. All
+    /// zero when the fetch failed.
+    pub phases: Phases,
+}
+
+impl Fetched {
+    /// The task's outcome, given the result of its CPU work and how long that took.
+    pub fn outcome(
+        &self,
+        id: u64,
+        result: Result<Completed, TaskError>,
+        cpu_us: u64,
+    ) -> TaskOutcome {
+        let phases = if result.is_ok() {
+            Phases {
+                cpu_us,
+                ..self.phases
+            }
+        } else {
+            Phases::default()
+        };
+        TaskOutcome {
+            id,
+            result,
+            latency_us: self.latency_us,
+            server_lateness_us: self.server_lateness_us,
+            phases,
+        }
+    }
+}
+
 /// Fetches one task's body on an async client; the CPU work is the caller's,
-/// so strategies can run it inline or ship it elsewhere.
+/// so strategies can run it inline or ship it elsewhere. `run_start_ns` is
+/// when the strategy's run started ([`mono_now_ns`]).
 pub async fn fetch_async(
     client: &reqwest::Client,
     base_url: &str,
     seed: u64,
     spec: &TaskSpec,
-) -> (Result<bytes::Bytes, TaskError>, u64, Option<u64>) {
+    run_start_ns: u64,
+) -> Fetched {
     let url = work_url(base_url, seed, spec);
-    let start = Instant::now();
+    let mut t = Stamps::new();
     let result = async {
         let resp = client.get(&url).send().await.map_err(|e| {
             if e.is_connect() {
@@ -189,6 +328,7 @@ pub async fn fetch_async(
                 TaskError::Request(error_chain(&e))
             }
         })?;
+        t.head = mono_now_ns();
         let status = resp.status().as_u16();
         if status != 200 {
             return Err(TaskError::Status(status));
@@ -204,27 +344,39 @@ pub async fn fetch_async(
         Ok((body, lateness))
     }
     .await;
-    let latency_us = micros(start.elapsed());
+    t.done = mono_now_ns();
+    let latency_us = t.latency_us();
     match result {
-        Ok((body, lateness)) => (Ok(body), latency_us, lateness),
-        Err(e) => (Err(e), latency_us, None),
+        Ok((body, lateness)) => Fetched {
+            body: Ok(body),
+            latency_us,
+            server_lateness_us: lateness,
+            phases: t.phases(run_start_ns),
+        },
+        Err(e) => Fetched {
+            body: Err(e),
+            latency_us,
+            server_lateness_us: None,
+            phases: Phases::default(),
+        },
     }
 }
 
-/// Runs one task on an async client with its CPU work inline.
+/// Runs one task on an async client with its CPU work inline; `run_start_ns`
+/// as for [`fetch_async`].
 pub async fn run_async(
     client: &reqwest::Client,
     base_url: &str,
     seed: u64,
     spec: &TaskSpec,
+    run_start_ns: u64,
 ) -> TaskOutcome {
-    let (body, latency_us, server_lateness_us) = fetch_async(client, base_url, seed, spec).await;
-    TaskOutcome {
-        id: spec.id,
-        result: body.map(|b| Completed::from_body(&b, spec.cpu_units)),
-        latency_us,
-        server_lateness_us,
-    }
+    let fetched = fetch_async(client, base_url, seed, spec, run_start_ns).await;
+    let (result, cpu_us) = timed(|| match &fetched.body {
+        Ok(body) => Ok(Completed::from_body(body, spec.cpu_units)),
+        Err(e) => Err(e.clone()),
+    });
+    fetched.outcome(spec.id, result, cpu_us)
 }
 
 /// An error and its sources on one line (reqwest hides the cause in `source()`).
@@ -237,4 +389,37 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         src = cause.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shared_clock_moves_forward_with_time() {
+        let t0 = mono_now_ns();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let us = us_since(t0);
+        assert!((5_000..1_000_000).contains(&us), "{us} µs");
+        // Never negative: a start in the future reads as zero.
+        assert_eq!(us_since(u64::MAX), 0);
+    }
+
+    #[test]
+    fn response_and_body_add_up_to_the_latency_exactly() {
+        // Nanosecond stamps whose microsecond parts would not add up if each
+        // phase were rounded on its own.
+        let t = Stamps {
+            sent: 10_000_900,
+            head: 10_021_899,
+            done: 10_022_000,
+        };
+        let p = t.phases(1_000_000);
+        assert_eq!(p.queued_us, 9_000);
+        assert_eq!(p.response_us, 20);
+        assert_eq!(p.response_us + p.body_us, t.latency_us());
+        assert_eq!(t.latency_us(), 21);
+        // A start after the send (a clock mix-up) reads as zero, never wraps.
+        assert_eq!(t.phases(u64::MAX).queued_us, 0);
+    }
 }

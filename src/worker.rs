@@ -83,6 +83,10 @@ pub struct WorkerArgs {
     /// Requests in flight at once (async-tasks mode).
     #[arg(long, default_value_t = 1)]
     pub in_flight: usize,
+    /// When the parent's run started, as `CLOCK_MONOTONIC` nanoseconds
+    /// ([`task::mono_now_ns`]): tasks' queued time is measured from it.
+    #[arg(long, default_value_t = 0)]
+    pub run_start_ns: u64,
 }
 
 /// Asks the kernel to SIGKILL this process when its parent dies; returns
@@ -138,7 +142,13 @@ pub fn run_worker(args: &WorkerArgs) -> anyhow::Result<()> {
                     bail!("a tasks worker was sent CPU jobs");
                 };
                 for spec in &specs {
-                    let outcome = task::run_blocking(&agent, &args.base_url, args.seed, spec);
+                    let outcome = task::run_blocking(
+                        &agent,
+                        &args.base_url,
+                        args.seed,
+                        spec,
+                        args.run_start_ns,
+                    );
                     ipc::write_frame(&mut out, &FromWorker::Outcome(outcome))?;
                     out.flush()?;
                 }
@@ -209,7 +219,7 @@ fn run_async_worker(args: &WorkerArgs) -> anyhow::Result<()> {
             Ok(())
         })?;
     let base: Arc<str> = Arc::from(args.base_url.as_str());
-    let seed = args.seed;
+    let (seed, run_start_ns) = (args.seed, args.run_start_ns);
     let limit = Arc::new(tokio::sync::Semaphore::new(args.in_flight.max(1)));
     runtime.block_on(async {
         let mut set = tokio::task::JoinSet::new();
@@ -224,7 +234,7 @@ fn run_async_worker(args: &WorkerArgs) -> anyhow::Result<()> {
             };
             let (client, base, out_tx) = (client.clone(), base.clone(), out_tx.clone());
             set.spawn(async move {
-                let outcome = task::run_async(&client, &base, seed, &spec).await;
+                let outcome = task::run_async(&client, &base, seed, &spec, run_start_ns).await;
                 drop(permit);
                 let _ = out_tx.send(FromWorker::Outcome(outcome));
             });
@@ -253,6 +263,8 @@ pub struct WorkerSpawn {
     pub pool: usize,
     pub connection: ConnectionMode,
     pub in_flight: usize,
+    /// The run's start ([`task::mono_now_ns`]), passed as `--run-start-ns`.
+    pub run_start_ns: u64,
 }
 
 /// What the parent hears from its workers.
@@ -318,6 +330,7 @@ impl WorkerSet {
                 .args(["--pool", &spec.pool.to_string()])
                 .args(["--connection", connection_name(spec.connection)])
                 .args(["--in-flight", &spec.in_flight.to_string()])
+                .args(["--run-start-ns", &spec.run_start_ns.to_string()])
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())

@@ -114,6 +114,73 @@ fn no_strategy_has_more_than_its_limit_in_flight() {
 }
 
 #[test]
+fn phases_account_for_the_latency_and_the_cpu_work() {
+    let server = common::server();
+    let mut w = common::small(40, "20ms");
+    w.cpu = CpuWork::Time(Duration::from_millis(2));
+    w.concurrency = 4;
+    let kinds = [
+        StrategyKind::Sequential,
+        StrategyKind::ThreadPool,
+        StrategyKind::Async,
+        StrategyKind::AsyncRayon,
+        StrategyKind::ProcessPool,
+        StrategyKind::AsyncProcessPool,
+    ];
+    let report = run_workload(
+        &w,
+        &kinds,
+        &common::target(&server.url()),
+        &common::options(),
+    )
+    .unwrap();
+    for r in &report.results {
+        assert_eq!(r.status, "ok", "{r:?}");
+        let p = &r.phases;
+        println!("{}: {p:?}", r.strategy);
+        // The server holds every answer 20 ms; the head arrives soon after.
+        assert!(
+            p.response.p50_s >= 0.020 && p.response.p50_s < 0.025,
+            "{}: response p50 {}",
+            r.strategy,
+            p.response.p50_s
+        );
+        // 2 ms calibrated; a debug build on a shared machine may stray.
+        assert!(
+            p.cpu.p50_s >= 0.001,
+            "{}: cpu p50 {}",
+            r.strategy,
+            p.cpu.p50_s
+        );
+        // Response and body split the client's latency between them.
+        let fetched = p.response.mean_s + p.body.mean_s;
+        assert!(
+            (fetched - r.latency_s.mean).abs() < 0.001,
+            "{}: response + body {fetched}, latency {}",
+            r.strategy,
+            r.latency_s.mean
+        );
+        // Queued time is measured from the run's start on a clock every
+        // process shares: a worker on another clock would break this.
+        assert!(
+            p.queued.p99_s <= r.wall_s,
+            "{}: queued p99 {} beyond the wall {}",
+            r.strategy,
+            p.queued.p99_s,
+            r.wall_s
+        );
+    }
+    // One at a time: task i waits for the i tasks before it.
+    let seq = &report.results[0];
+    assert_eq!(seq.strategy, "sequential");
+    assert!(
+        seq.phases.queued.p99_s > 10.0 * seq.phases.response.p50_s,
+        "{:?}",
+        seq.phases
+    );
+}
+
+#[test]
 fn a_small_plan_spreads_over_every_pool_worker() {
     // As many tasks as C: a dispatcher that filled the first worker's window
     // would leave the second idle and halve the requests in flight.

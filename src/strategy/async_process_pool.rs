@@ -39,6 +39,8 @@ impl Strategy for AsyncProcessPool {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
+        // The requests are made here, so queued time is measured here too.
+        let run_start_ns = task::mono_now_ns();
         let w = ctx.workers_or_cores();
         let spawn = WorkerSpawn {
             exe: ctx.exe()?,
@@ -48,6 +50,7 @@ impl Strategy for AsyncProcessPool {
             pool: 1,
             connection: ctx.connection,
             in_flight: 1,
+            run_start_ns,
         };
         let set = WorkerSet::spawn(w, &spawn).context("starting the CPU worker processes")?;
         let (jobs_tx, jobs_rx) = unbounded::<(CpuJob, Reply)>();
@@ -77,10 +80,13 @@ impl Strategy for AsyncProcessPool {
                 set.spawn(async move {
                     // Held across fetch and CPU work: at most C bodies are in the system.
                     let _permit = permit;
-                    let (body, latency_us, server_lateness_us) =
-                        task::fetch_async(&client, &base, seed, &spec).await;
-                    let result = match body {
-                        Err(e) => Err(e),
+                    let fetched =
+                        task::fetch_async(&client, &base, seed, &spec, run_start_ns).await;
+                    // From handing the body to the bridge to having the result
+                    // back: the worker's CPU plus the wait for it and the IPC.
+                    let handed_off = task::mono_now_ns();
+                    let result = match &fetched.body {
+                        Err(e) => Err(e.clone()),
                         Ok(body) => {
                             let (tx, rx) = oneshot::channel();
                             let job = CpuJob {
@@ -97,12 +103,8 @@ impl Strategy for AsyncProcessPool {
                             }
                         }
                     };
-                    TaskOutcome {
-                        id: spec.id,
-                        result,
-                        latency_us,
-                        server_lateness_us,
-                    }
+                    let cpu_us = task::us_since(handed_off);
+                    fetched.outcome(spec.id, result, cpu_us)
                 });
                 while let Some(done) = set.try_join_next() {
                     outcomes.push(done);

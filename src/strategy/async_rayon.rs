@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 
 use super::{RunContext, Strategy, StrategyKind, StrategyRun};
 use crate::plan::TaskPlan;
-use crate::task::{self, Completed, TaskError, TaskOutcome};
+use crate::task::{self, Completed, TaskError};
 
 pub(super) const DESCRIPTION: &str =
     "tokio current_thread + reqwest for I/O, C in flight; CPU work on a rayon pool of P threads";
@@ -37,6 +37,7 @@ impl Strategy for AsyncRayon {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
+        let run_start_ns = task::mono_now_ns();
         let cores = ctx.cores.max(1);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(cores)
@@ -56,10 +57,13 @@ impl Strategy for AsyncRayon {
         let outcomes = runtime.block_on(super::run_bounded(&plan.specs, ctx.concurrency, |spec| {
             let (client, base, pool) = (client.clone(), base.clone(), pool.clone());
             async move {
-                let (body, latency_us, server_lateness_us) =
-                    task::fetch_async(&client, &base, seed, &spec).await;
-                let result = match body {
+                let fetched = task::fetch_async(&client, &base, seed, &spec, run_start_ns).await;
+                // Measured here, on the event loop: from handing the body to
+                // the pool to having the result back (Phases::cpu_us).
+                let handed_off = task::mono_now_ns();
+                let result = match &fetched.body {
                     Ok(body) => {
+                        let body = body.clone();
                         let (tx, rx) = oneshot::channel();
                         let units = spec.cpu_units;
                         pool.spawn(move || {
@@ -79,14 +83,10 @@ impl Strategy for AsyncRayon {
                             }
                         }
                     }
-                    Err(e) => Err(e),
+                    Err(e) => Err(e.clone()),
                 };
-                TaskOutcome {
-                    id: spec.id,
-                    result,
-                    latency_us,
-                    server_lateness_us,
-                }
+                let cpu_us = task::us_since(handed_off);
+                fetched.outcome(spec.id, result, cpu_us)
             }
         }));
         // Every job has sent its result: the pool is idle and its threads end.

@@ -32,6 +32,7 @@ impl Strategy for AsyncSingle {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
+        let run_start_ns = task::mono_now_ns();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -41,7 +42,7 @@ impl Strategy for AsyncSingle {
         let seed = plan.seed;
         let outcomes = runtime.block_on(super::run_bounded(&plan.specs, ctx.concurrency, |spec| {
             let (client, base) = (client.clone(), base.clone());
-            async move { task::run_async(&client, &base, seed, &spec).await }
+            async move { task::run_async(&client, &base, seed, &spec, run_start_ns).await }
         }));
         Ok(StrategyRun {
             outcomes,

@@ -29,6 +29,7 @@ impl Strategy for AsyncTokio {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
+        let run_start_ns = task::mono_now_ns();
         let workers = ctx.cores.max(1);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(workers)
@@ -53,7 +54,7 @@ impl Strategy for AsyncTokio {
                 let (client, base) = (client.clone(), base.clone());
                 set.spawn(async move {
                     let _permit = permit;
-                    task::run_async(&client, &base, seed, &spec).await
+                    task::run_async(&client, &base, seed, &spec, run_start_ns).await
                 });
                 // Collect what has finished so memory stays bounded by C.
                 while let Some(done) = set.try_join_next() {

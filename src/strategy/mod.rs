@@ -287,9 +287,10 @@ pub(super) fn run_blocking_guarded(
     base_url: &str,
     seed: u64,
     spec: &TaskSpec,
+    run_start_ns: u64,
 ) -> TaskOutcome {
     panic::catch_unwind(AssertUnwindSafe(|| {
-        task::run_blocking(agent, base_url, seed, spec)
+        task::run_blocking(agent, base_url, seed, spec, run_start_ns)
     }))
     .unwrap_or_else(|p| plan::failed(spec.id, TaskError::Worker(panic_message(p.as_ref()))))
 }
@@ -443,6 +444,7 @@ mod tests {
                     result: Ok(Completed::from_body(b"", 0)),
                     latency_us: 0,
                     server_lateness_us: None,
+                    phases: Default::default(),
                 }
             }
         }));

@@ -34,6 +34,8 @@ impl Strategy for ProcessPerTask {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
+        // Workers measure their tasks' queued time from here (one clock for all processes).
+        let run_start_ns = crate::task::mono_now_ns();
         let spawn = WorkerSpawn {
             exe: ctx.exe()?,
             mode: WorkerMode::Tasks,
@@ -42,6 +44,7 @@ impl Strategy for ProcessPerTask {
             pool: 1,
             connection: ctx.connection,
             in_flight: 1,
+            run_start_ns,
         };
         let c = ctx.concurrency.min(plan.specs.len()).max(1);
         // A token per live process: taking one blocks until a process has ended.

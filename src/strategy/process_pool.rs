@@ -29,6 +29,8 @@ impl Strategy for ProcessPool {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
+        // Workers measure their tasks' queued time from here (one clock for all processes).
+        let run_start_ns = crate::task::mono_now_ns();
         let w = ctx.workers_or_cores().min(plan.specs.len().max(1));
         let spawn = WorkerSpawn {
             exe: ctx.exe()?,
@@ -38,6 +40,7 @@ impl Strategy for ProcessPool {
             pool: 1,
             connection: ctx.connection,
             in_flight: 1,
+            run_start_ns,
         };
         let mut set = WorkerSet::spawn(w, &spawn).context("starting the process pool")?;
         // One batch running and one queued keeps a worker busy between messages.

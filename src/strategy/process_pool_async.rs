@@ -31,6 +31,8 @@ impl Strategy for ProcessPoolAsync {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
+        // Workers measure their tasks' queued time from here (one clock for all processes).
+        let run_start_ns = crate::task::mono_now_ns();
         let w = ctx.workers_or_cores();
         let k = per_worker(ctx);
         let spawn = WorkerSpawn {
@@ -41,6 +43,7 @@ impl Strategy for ProcessPoolAsync {
             pool: k,
             connection: ctx.connection,
             in_flight: k,
+            run_start_ns,
         };
         let mut set = WorkerSet::spawn(w, &spawn).context("starting the async process pool")?;
         // Keep each worker k requests busy plus as many queued, so a slot never waits on the parent.

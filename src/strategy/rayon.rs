@@ -32,6 +32,7 @@ impl Strategy for Rayon {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
+        let run_start_ns = task::mono_now_ns();
         let workers = ctx.workers_or_cores();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(workers)
@@ -46,7 +47,7 @@ impl Strategy for Rayon {
         let outcomes = pool.install(|| {
             plan.specs
                 .par_iter()
-                .map(|spec| super::run_blocking_guarded(&agent, base, seed, spec))
+                .map(|spec| super::run_blocking_guarded(&agent, base, seed, spec, run_start_ns))
                 .collect()
         });
         Ok(StrategyRun {

@@ -22,11 +22,12 @@ impl Strategy for Sequential {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
+        let run_start_ns = task::mono_now_ns();
         let agent = task::blocking_agent(1, ctx.connection);
         let outcomes = plan
             .specs
             .iter()
-            .map(|spec| task::run_blocking(&agent, &ctx.base_url, plan.seed, spec))
+            .map(|spec| task::run_blocking(&agent, &ctx.base_url, plan.seed, spec, run_start_ns))
             .collect();
         Ok(StrategyRun {
             outcomes,

@@ -47,6 +47,7 @@ impl Strategy for ThreadPerTask {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
+        let run_start_ns = task::mono_now_ns();
         let slots = ctx.concurrency.max(1);
         let agent = task::blocking_agent(slots, ctx.connection);
         let (slot_tx, slot_rx) = bounded::<()>(slots);
@@ -75,7 +76,8 @@ impl Strategy for ThreadPerTask {
                 .stack_size(THREAD_STACK_BYTES)
                 .spawn(move || {
                     let _slot = slot;
-                    let outcome = super::run_blocking_guarded(&agent, &base, seed, &spec);
+                    let outcome =
+                        super::run_blocking_guarded(&agent, &base, seed, &spec, run_start_ns);
                     let _ = out.send(outcome);
                 });
             match spawned {

@@ -34,6 +34,7 @@ impl Strategy for ThreadPool {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
+        let run_start_ns = task::mono_now_ns();
         let workers = ctx.concurrency.max(1);
         let agent = task::blocking_agent(workers, ctx.connection);
         let (job_tx, job_rx) = unbounded::<TaskSpec>();
@@ -58,7 +59,8 @@ impl Strategy for ThreadPool {
                 .stack_size(THREAD_STACK_BYTES)
                 .spawn(move || {
                     for spec in jobs.iter() {
-                        let outcome = super::run_blocking_guarded(&agent, &base, seed, &spec);
+                        let outcome =
+                            super::run_blocking_guarded(&agent, &base, seed, &spec, run_start_ns);
                         if out.send(outcome).is_err() {
                             return;
                         }
