@@ -295,6 +295,47 @@ impl RunReport {
 
     fn table(&self) -> String {
         let (head, rows) = self.rows();
+        let mut out = self.header() + "\n\n" + &align(&head, rows);
+        let (phase_head, phase_rows) = self.phase_rows();
+        out += "\nwhere the time went (p50 per task; response includes connecting and waiting for a busy client thread)\n";
+        out += &align(&phase_head, phase_rows);
+        out
+    }
+
+    /// Per-strategy p50 of each phase of a task.
+    fn phase_rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
+        let head = vec!["strategy", "queued", "response", "body", "cpu"];
+        let rows = self
+            .results
+            .iter()
+            .map(|r| {
+                let p = &r.phases;
+                vec![
+                    r.strategy.clone(),
+                    format_seconds(p.queued.p50_s),
+                    format_seconds(p.response.p50_s),
+                    format_seconds(p.body.p50_s),
+                    format_seconds(p.cpu.p50_s),
+                ]
+            })
+            .collect();
+        (head, rows)
+    }
+}
+
+fn markdown_table(head: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut out = format!("| {} |\n|", head.join(" | "));
+    out += &" --- |".repeat(head.len());
+    out.push('\n');
+    for row in rows {
+        let _ = writeln!(out, "| {} |", row.join(" | "));
+    }
+    out
+}
+
+/// Aligns a table: the first column left, the others right.
+fn align(head: &[&str], rows: Vec<Vec<String>>) -> String {
+    {
         let mut widths: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
         for row in &rows {
             for (w, cell) in widths.iter_mut().zip(row) {
@@ -316,23 +357,24 @@ impl RunReport {
             }
             s.trim_end().to_string() + "\n"
         };
-        let mut out = self.header() + "\n\n";
-        out += &line(head.iter().map(|h| h.to_string()).collect());
+        let mut out = line(head.iter().map(|h| h.to_string()).collect());
         for row in rows {
             out += &line(row);
         }
         out
     }
+}
 
+impl RunReport {
     fn markdown(&self) -> String {
         let (head, rows) = self.rows();
-        let mut out = format!("{}\n\n| {} |\n|", self.header(), head.join(" | "));
-        out += &" --- |".repeat(head.len());
-        out.push('\n');
-        for row in rows {
-            let _ = writeln!(out, "| {} |", row.join(" | "));
-        }
-        out
+        let (phase_head, phase_rows) = self.phase_rows();
+        format!(
+            "{}\n\n{}\nWhere the time went (p50 per task):\n\n{}",
+            self.header(),
+            markdown_table(&head, rows),
+            markdown_table(&phase_head, phase_rows)
+        )
     }
 
     fn csv(&self) -> String {
