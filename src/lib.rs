@@ -24,6 +24,7 @@
 //!   framed protocol the process strategies speak with them.
 //! - [`runner`]: runs strategies over a plan (repeated, shuffled) into a [`report::RunReport`].
 //! - [`summary`]: medians, ranges, confidence intervals and CVs over repeated rounds.
+//! - [`sweep`]: a workload over a grid of one or two swept parameters.
 //! - [`report`]: the JSON contract and the table/CSV/Markdown exporters.
 //! - [`units`], [`error`]: human units and the errors users read.
 //!
@@ -44,6 +45,7 @@ pub mod sampler;
 pub mod server;
 pub mod strategy;
 pub mod summary;
+pub mod sweep;
 pub mod task;
 pub mod units;
 pub mod worker;
@@ -117,6 +119,7 @@ fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
         sample_interval: Some(args.sample_interval),
         progress: true,
         observer: None,
+        scenario: None,
     };
     let report = runner::run_workload(&workload, &args.strategies.0, &target, &options)?;
     match &args.out {

@@ -13,6 +13,10 @@ use crate::machine::{MachineContext, Noise};
 use crate::sampler::Timeline;
 use crate::units::{format_bytes, format_seconds};
 
+fn custom() -> String {
+    "custom".into()
+}
+
 /// Version of the JSON layout below; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -30,6 +34,9 @@ pub struct Meta {
     pub concbench_version: String,
     /// Seconds since the Unix epoch when the run started.
     pub started_at_unix_s: f64,
+    /// The preset the run came from (`concbench run --preset`), or `custom`.
+    #[serde(default = "custom")]
+    pub scenario: String,
     pub workload: WorkloadMeta,
     /// Cores the client may use (P in the bound).
     pub cores: usize,

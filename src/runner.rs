@@ -79,6 +79,8 @@ pub struct RunOptions {
     /// Print a line per strategy on stderr.
     pub progress: bool,
     pub observer: Option<Observer>,
+    /// Name of the preset being run, for the report; `None` is `custom`.
+    pub scenario: Option<String>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -139,6 +141,7 @@ pub fn run_workload(
         schema_version: SCHEMA_VERSION,
         concbench_version: env!("CARGO_PKG_VERSION").to_string(),
         started_at_unix_s,
+        scenario: options.scenario.clone().unwrap_or_else(|| "custom".into()),
         workload: WorkloadMeta {
             tasks: workload.tasks,
             latency: workload.latency.to_string(),
