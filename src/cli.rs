@@ -28,8 +28,14 @@ pub struct Cli {
 pub enum Command {
     /// Run strategies on one workload and print the comparison.
     Run(RunArgs),
-    /// List the strategies with a line on each model.
+    /// Run the comparison over a grid of one or two swept parameters, saving after every cell.
+    Sweep(SweepArgs),
+    /// Regenerate every chart and a Markdown summary from saved results, without running anything.
+    Report(ReportArgs),
+    /// List the strategies and the presets, a line on each.
     List,
+    /// Print the JSON schema of the results files (`run --format json`, `sweep`).
+    Schema,
     /// Serve the embedded mock server (used internally by `run`).
     #[command(name = "__mock-server", hide = true)]
     MockServer(mock_server::cli::ServerArgs),
@@ -41,6 +47,10 @@ pub enum Command {
 /// Flags of `concbench run`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
+    /// Run a named experiment from the source articles (see `concbench list`); flags given
+    /// explicitly still override it.
+    #[arg(long, short = 'p', value_parser = parse_preset)]
+    pub preset: Option<String>,
     /// Strategies to compare, comma-separated, or `all` (see `concbench list`).
     #[arg(long, short = 's', default_value = "sequential,async", value_parser = strategy::parse_selection)]
     pub strategies: Selection,
@@ -95,13 +105,21 @@ pub struct RunArgs {
     /// Interval of the CPU-utilisation timeline (10ms to 1s).
     #[arg(long, default_value = "20ms", value_parser = parse_interval)]
     pub sample_interval: Duration,
+    /// Flags given explicitly on the command line (filled in after parsing; presets yield to them).
+    #[arg(skip)]
+    pub explicit: Vec<String>,
     /// Cores the client may use (P of the bound); default: all this process may run on.
     #[arg(long, value_parser = parse_cores)]
     pub cores: Option<usize>,
 }
 
 impl RunArgs {
-    /// The workload these flags describe.
+    /// Whether `id` (a field name) was given on the command line rather than defaulted.
+    pub fn given(&self, id: &str) -> bool {
+        self.explicit.iter().any(|e| e == id)
+    }
+
+    /// The workload these flags describe, without a preset.
     pub fn workload(&self) -> Workload {
         Workload {
             tasks: self.tasks,
@@ -115,6 +133,32 @@ impl RunArgs {
             seed: self.seed,
         }
     }
+}
+
+/// Flags of `concbench sweep`: those of `run`, plus the swept parameters.
+#[derive(Debug, Clone, Args)]
+pub struct SweepArgs {
+    /// A parameter and its values, e.g. concurrency=1,10,100,1000 or latency=1ms,10ms,100ms;
+    /// give two for a crossover map. Sweepable: concurrency, tasks, latency, bytes, cpu,
+    /// workers, batch, connection.
+    #[arg(long = "param", value_name = "NAME=V1,V2,...", value_parser = crate::sweep::parse_param)]
+    pub params: Vec<crate::sweep::SweepParam>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Flags of `concbench report`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// A results file written by `run --format json --out` or by `sweep`.
+    pub results: PathBuf,
+    /// Directory for the charts (SVG and PNG) and summary.md; created if missing.
+    #[arg(long, short = 'o', default_value = "report")]
+    pub out: PathBuf,
+}
+
+fn parse_preset(s: &str) -> Result<String, String> {
+    crate::presets::find(s).map(|p| p.name.to_string())
 }
 
 fn parse_latency(s: &str) -> Result<LatencyDist, String> {
@@ -223,6 +267,37 @@ fn parse_target(s: &str) -> Result<String, String> {
     Ok(url.to_string())
 }
 
+/// Parses the process's arguments, remembering which flags were given
+/// explicitly (a preset yields to them).
+pub fn parse() -> Result<Cli, clap::Error> {
+    parse_from(std::env::args_os())
+}
+
+/// [`parse`] over the given arguments.
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    let explicit = |sub: &clap::ArgMatches| -> Vec<String> {
+        sub.ids()
+            .filter(|id| {
+                sub.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
+            })
+            .map(|id| id.as_str().to_string())
+            .collect()
+    };
+    match (&mut cli.command, matches.subcommand()) {
+        (Command::Run(args), Some((_, sub))) => args.explicit = explicit(sub),
+        (Command::Sweep(args), Some((_, sub))) => args.run.explicit = explicit(sub),
+        _ => {}
+    }
+    Ok(cli)
+}
+
 /// Turns a clap error into its exit code, printing help and version in full
 /// and every other error as one line that names the flag and points at --help.
 pub fn report_clap_error(e: clap::Error) -> u8 {
@@ -287,6 +362,16 @@ mod tests {
         let w = args.workload();
         assert_eq!((w.tasks, w.bytes, w.concurrency), (10_000, 4096, 1000));
         assert_eq!(w.cpu, CpuWork::Time(Duration::from_millis(5)));
+    }
+
+    #[test]
+    fn explicit_flags_are_told_from_defaults() {
+        let cli = parse_from(["concbench", "run", "--preset", "api-pull", "-n", "7"]).unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        assert!(args.given("tasks") && args.given("preset"));
+        assert!(!args.given("latency") && !args.given("strategies"));
     }
 
     #[test]

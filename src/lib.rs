@@ -7,7 +7,9 @@
 //!
 //! # Layout
 //! The data flow is one straight line, one module per step:
-//! - [`cli`]: flags (clap) → [`workload::Workload`], validated, units in types.
+//! - [`cli`]: flags (clap) → [`workload::Workload`], validated, units in types;
+//!   [`commands`] carries out `run`, `sweep`, `report` and `list`; [`presets`]
+//!   are the source articles' experiments by name.
 //! - [`plan`]: Workload → [`plan::TaskPlan`] (deterministic from the seed), its
 //!   lower bound, and the verification of every outcome.
 //! - [`kernel`]: the CPU work over each body and its calibration.
@@ -25,13 +27,15 @@
 //! - [`runner`]: runs strategies over a plan (repeated, shuffled) into a [`report::RunReport`].
 //! - [`summary`]: medians, ranges, confidence intervals and CVs over repeated rounds.
 //! - [`sweep`]: a workload over a grid of one or two swept parameters.
-//! - [`report`]: the JSON contract and the table/CSV/Markdown exporters.
+//! - [`report`]: the JSON contract and the table/CSV/Markdown exporters;
+//!   [`results`] loads saved results and holds their JSON schema.
 //! - [`units`], [`error`]: human units and the errors users read.
 //!
 //! The mock server is its own crate, `mock-server`, shared for its latency
 //! distributions and payload generator.
 
 pub mod cli;
+pub mod commands;
 pub mod error;
 pub mod ipc;
 pub mod kernel;
@@ -39,7 +43,9 @@ pub mod machine;
 pub mod measure;
 pub mod phases;
 pub mod plan;
+pub mod presets;
 pub mod report;
+pub mod results;
 pub mod runner;
 pub mod sampler;
 pub mod server;
@@ -53,28 +59,21 @@ pub mod workload;
 
 use std::process::ExitCode;
 
-use anyhow::Context;
-
-use cli::{Cli, Command, RunArgs};
+use cli::{Cli, Command};
 use error::exit;
-use report::Format;
-use runner::{RunOptions, Target};
-use server::EmbeddedServer;
-use strategy::StrategyKind;
 
 /// Runs a parsed command line; the exit code says how it went (see [`error::exit`]).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Run(args) => run_command(&args),
+        Command::Run(args) => commands::run(&args),
+        Command::Sweep(args) => commands::sweep(&args),
+        Command::Report(args) => commands::report(&args),
         Command::List => {
-            let width = StrategyKind::ALL
-                .iter()
-                .map(|k| k.name().len())
-                .max()
-                .unwrap_or(0);
-            for k in StrategyKind::ALL {
-                println!("{:width$}  {}", k.name(), k.description());
-            }
+            commands::list();
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema => {
+            println!("{}", results::schema_json());
             Ok(ExitCode::SUCCESS)
         }
         Command::MockServer(args) => {
@@ -85,81 +84,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             worker::run_worker(&args)?;
             Ok(ExitCode::SUCCESS)
         }
-    }
-}
-
-fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    mock_server::raise_fd_limit();
-    let workload = args.workload();
-    workload.validate()?;
-    // Held for the whole run; dropping it ends the server process.
-    let embedded;
-    let target = match &args.target {
-        Some(url) => Target {
-            url: url.clone(),
-            label: "external".into(),
-        },
-        None => {
-            embedded = EmbeddedServer::start(&[])?;
-            Target {
-                url: embedded.url().to_string(),
-                label: "embedded".into(),
-            }
-        }
-    };
-    let options = RunOptions {
-        cores: args.cores,
-        workers: args.workers,
-        connection: args.connection,
-        schedule: args.schedule,
-        batch: args.batch,
-        worker_exe: None,
-        repeat: args.repeat,
-        warmup: args.warmup,
-        sample_interval: Some(args.sample_interval),
-        progress: true,
-        observer: None,
-        scenario: None,
-    };
-    let report = runner::run_workload(&workload, &args.strategies.0, &target, &options)?;
-    match &args.out {
-        Some(path) => {
-            report::write_atomically(path, &report.render(args.format))
-                .with_context(|| format!("cannot write --out {}", path.display()))?;
-            if args.format != Format::Table {
-                print!("{}", report.render(Format::Table));
-            }
-            eprintln!("results written to {}", path.display());
-        }
-        None => print!("{}", report.render(args.format)),
-    }
-    let failed: Vec<String> = report
-        .results
-        .iter()
-        .filter(|r| r.tasks_failed > 0)
-        .map(|r| {
-            let causes: Vec<String> = r
-                .failures
-                .iter()
-                .map(|(c, n)| format!("{c}: {n}"))
-                .collect();
-            format!(
-                "{}: {} of {} tasks failed ({}); first: {}",
-                r.strategy,
-                r.tasks_failed,
-                r.tasks,
-                causes.join(", "),
-                r.first_failure.as_deref().unwrap_or("?")
-            )
-        })
-        .collect();
-    if failed.is_empty() {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        for line in failed {
-            eprintln!("Error: run failed verification: {line}");
-        }
-        Ok(ExitCode::from(exit::FAILED))
     }
 }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub const NOISY_STEAL_FRACTION: f64 = 0.02;
 
 /// What the machine is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MachineContext {
     /// Cores the OS reports (not only those this process may use).
     pub cores_online: usize,
@@ -83,7 +83,7 @@ impl SystemSnapshot {
 }
 
 /// How noisy the machine was between two snapshots.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Noise {
     /// Share of all CPU time the hypervisor gave to someone else.
     pub steal_fraction: f64,

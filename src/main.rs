@@ -2,10 +2,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = match concbench::cli::Cli::try_parse() {
+    let cli = match concbench::cli::parse() {
         Ok(cli) => cli,
         Err(e) => return ExitCode::from(concbench::cli::report_clap_error(e)),
     };

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::task::{Phases, TaskOutcome};
 
 /// Mean and percentiles of one phase, in seconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PhaseStats {
     pub mean_s: f64,
     pub p50_s: f64,
@@ -22,7 +22,7 @@ pub struct PhaseStats {
 
 /// Where a strategy's tasks spent their time (successful tasks only; all
 /// zero when none succeeded).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PhaseSummary {
     /// Run start to request sent: waiting for a slot, thread or worker.
     pub queued: PhaseStats,

@@ -21,14 +21,14 @@ fn custom() -> String {
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Everything one `concbench run` measured.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunReport {
     pub meta: Meta,
     pub results: Vec<StrategyResult>,
 }
 
 /// What was run, where, and on what.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Meta {
     pub schema_version: u32,
     pub concbench_version: String,
@@ -64,7 +64,7 @@ pub struct Meta {
 }
 
 /// The workload as it was run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WorkloadMeta {
     pub tasks: usize,
     /// The latency distribution, as `--latency` spells it.
@@ -80,7 +80,7 @@ pub struct WorkloadMeta {
 }
 
 /// Latency percentiles in seconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Percentiles {
     pub p50: f64,
     pub p90: f64,
@@ -90,7 +90,7 @@ pub struct Percentiles {
 }
 
 /// The server's side of one strategy's run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ServerSide {
     /// `/work` responses the server completed during the run.
     pub served: u64,
@@ -104,7 +104,7 @@ pub struct ServerSide {
 }
 
 /// One strategy's row.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StrategyResult {
     pub strategy: String,
     /// `ok` when every task verified, `failed` otherwise.
@@ -166,7 +166,7 @@ pub struct StrategyResult {
 }
 
 /// Sanity checks that every run carries: a failed one adds a flag.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Checks {
     /// Efficiency at most 1.02: above it, the bound or the clock is wrong.
     pub bound_ok: bool,
@@ -186,7 +186,7 @@ pub struct Checks {
 }
 
 /// One figure over the rounds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FigureStats {
     pub median: f64,
     pub min: f64,
@@ -213,7 +213,9 @@ impl RunReport {
         match format {
             Format::Table => self.table(),
             Format::Json => serde_json::to_string_pretty(self).expect("report serialises") + "\n",
-            Format::Csv => self.csv(),
+            Format::Csv => {
+                crate::results::csv_rows(&crate::results::ResultsFile::Run(self.clone()))
+            }
             Format::Markdown => self.markdown(),
         }
     }
@@ -382,50 +384,6 @@ impl RunReport {
             markdown_table(&head, rows),
             markdown_table(&phase_head, phase_rows)
         )
-    }
-
-    fn csv(&self) -> String {
-        let mut out = String::from(
-            "strategy,status,tasks,tasks_ok,tasks_failed,in_flight_limit,wall_s,ideal_s,efficiency,speedup_vs_sequential,\
-cpu_user_s,cpu_sys_s,cpu_utilisation,peak_rss_bytes,ctx_switches_voluntary,ctx_switches_involuntary,throughput_per_s,\
-latency_p50_s,latency_p90_s,latency_p99_s,latency_max_s,server_served,server_cpu_user_s,server_cpu_sys_s,\
-server_lateness_p50_s,server_lateness_p99_s\n",
-        );
-        for r in &self.results {
-            let _ = writeln!(
-                out,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                r.strategy,
-                r.status,
-                r.tasks,
-                r.tasks_ok,
-                r.tasks_failed,
-                r.in_flight_limit,
-                r.wall_s,
-                r.ideal_s,
-                r.efficiency,
-                r.speedup_vs_sequential
-                    .map(|s| s.to_string())
-                    .unwrap_or_default(),
-                r.cpu_user_s,
-                r.cpu_sys_s,
-                r.cpu_utilisation,
-                r.peak_rss_bytes,
-                r.ctx_switches_voluntary,
-                r.ctx_switches_involuntary,
-                r.throughput_per_s,
-                r.latency_s.p50,
-                r.latency_s.p90,
-                r.latency_s.p99,
-                r.latency_s.max,
-                r.server.served,
-                r.server.cpu_user_s,
-                r.server.cpu_sys_s,
-                r.server.lateness_p50_s,
-                r.server.lateness_p99_s,
-            );
-        }
-        out
     }
 }
 

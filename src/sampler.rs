@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(20);
 
 /// CPU use over time, in cores, one point per interval.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Timeline {
     pub interval_s: f64,
     /// End of each interval, in seconds since the run started.

@@ -89,7 +89,7 @@ fn a_target_that_is_not_a_url_is_refused() {
 }
 
 #[test]
-fn list_shows_every_strategy_with_a_description() {
+fn list_shows_every_strategy_and_preset_with_a_description() {
     let out = concbench(&["list"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
@@ -98,9 +98,20 @@ fn list_shows_every_strategy_with_a_description() {
         "thread-per-task",
         "thread-pool",
         "rayon",
+        "process-per-task",
+        "process-pool",
         "async",
         "async-single",
         "async-rayon",
+        "async-process-pool",
+        "process-pool-async",
+        "api-pull",
+        "mixed-pipeline",
+        "aiomultiprocess",
+        "pure-cpu",
+        "pure-io",
+        "spawn-overhead",
+        "connection-reuse",
     ] {
         let line = text
             .lines()
@@ -219,13 +230,15 @@ fn out_writes_the_file_whole_and_leaves_no_temporary_behind() {
         String::from_utf8_lossy(&out.stderr)
     );
     let csv = std::fs::read_to_string(&file).unwrap();
-    assert!(csv.starts_with("strategy,status,tasks,"));
+    assert!(csv.starts_with("scenario,params,strategy,repeat,status,tasks,"));
     assert_eq!(csv.lines().count(), 2);
-    assert!(csv
-        .lines()
-        .nth(1)
-        .unwrap()
-        .starts_with("sequential,ok,5,5,0,"));
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("custom,,sequential,1,ok,5,5,0,"),
+        "{csv}"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .flatten()
