@@ -32,6 +32,9 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Regenerate every chart and a Markdown summary from saved results, without running anything.
     Report(ReportArgs),
+    /// The performance gate: a quick fixed suite compared with a baseline on noise-robust
+    /// figures. Exits 1 on a confirmed regression, 0 otherwise, 2 on a usage error.
+    Check(CheckArgs),
     /// List the strategies and the presets, a line on each.
     List,
     /// Print the JSON schema of the results files (`run --format json`, `sweep`).
@@ -155,6 +158,26 @@ pub struct ReportArgs {
     /// Directory for the charts (SVG and PNG) and summary.md; created if missing.
     #[arg(long, short = 'o', default_value = "report")]
     pub out: PathBuf,
+}
+
+/// Flags of `concbench check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The baseline to compare with.
+    #[arg(long, default_value = "reports/baseline.json")]
+    pub baseline: PathBuf,
+    /// Measure and write a new baseline instead of comparing.
+    #[arg(long)]
+    pub update_baseline: bool,
+    /// Rounds per scenario; every figure is the median.
+    #[arg(long, short = 'r', default_value = "3", value_parser = parse_repeat)]
+    pub repeat: usize,
+    /// Drive an already running mock server instead of the embedded one.
+    #[arg(long, value_name = "URL", value_parser = parse_target)]
+    pub target: Option<String>,
+    /// Scale the suite's task counts (tests use a small suite).
+    #[arg(long, default_value_t = 1.0, hide = true)]
+    pub scale: f64,
 }
 
 fn parse_preset(s: &str) -> Result<String, String> {

@@ -9,7 +9,8 @@
 //! The data flow is one straight line, one module per step:
 //! - [`cli`]: flags (clap) → [`workload::Workload`], validated, units in types;
 //!   [`commands`] carries out `run`, `sweep`, `report` and `list`; [`presets`]
-//!   are the source articles' experiments by name.
+//!   are the source articles' experiments by name; [`check`] is the CI
+//!   performance gate.
 //! - [`plan`]: Workload → [`plan::TaskPlan`] (deterministic from the seed), its
 //!   lower bound, and the verification of every outcome.
 //! - [`kernel`]: the CPU work over each body and its calibration.
@@ -34,6 +35,7 @@
 //! The mock server is its own crate, `mock-server`, shared for its latency
 //! distributions and payload generator.
 
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod error;
@@ -68,6 +70,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => commands::run(&args),
         Command::Sweep(args) => commands::sweep(&args),
         Command::Report(args) => commands::report(&args),
+        Command::Check(args) => commands::check(&args),
         Command::List => {
             commands::list();
             Ok(ExitCode::SUCCESS)
