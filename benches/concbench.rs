@@ -1,11 +1,84 @@
-//! `cargo bench`: concbench's own hot paths (the single entry point; criterion,
-//! `harness = false`). Whole-run benches per workload and strategy come with
-//! the benchmark issue; these show a regression in the harness itself.
+//! `cargo bench`: the one criterion entry point (`harness = false`).
+//!
+//! - Whole runs: a group per workload (pure I/O, pure CPU, mixed), one bench
+//!   per strategy, the mock server started once per group; `iter_custom`, so
+//!   one iteration is one whole run of the plan, verified.
+//! - The harness's own hot paths: per-request dispatch, IPC framing, the body
+//!   checksum and the CPU-work kernel, so a regression in concbench itself shows.
+//!
+//! `cargo bench -- --test` runs every bench once, as a smoke test.
 
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use mock_server::payload;
+use concbench::ipc::{self, FromWorker};
+use concbench::kernel;
+use concbench::plan::TaskPlan;
+use concbench::strategy::{RunContext, StrategyKind};
+use concbench::task::{self, TaskOutcome};
+use concbench::workload::{CpuWork, Workload};
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
+use mock_server::{payload, MockServer, ServerConfig};
+
+fn workload(tasks: usize, latency: &str, cpu: Duration) -> Workload {
+    Workload {
+        tasks,
+        latency: latency.parse().expect("latency"),
+        bytes: 16 * 1024,
+        cpu: CpuWork::Time(cpu),
+        concurrency: 20,
+        seed: 3,
+    }
+}
+
+fn whole_runs(c: &mut Criterion) {
+    mock_server::raise_fd_limit();
+    let units_per_us = kernel::calibrate(Duration::from_millis(20));
+    let groups = [
+        ("pure_io", workload(60, "5ms", Duration::ZERO)),
+        ("pure_cpu", workload(60, "0", Duration::from_millis(1))),
+        ("mixed", workload(60, "5ms", Duration::from_millis(1))),
+    ];
+    for (name, w) in groups {
+        let server = MockServer::start(ServerConfig::default()).expect("mock server starts");
+        let plan = TaskPlan::build(&w, units_per_us);
+        let ctx = RunContext {
+            worker_exe: Some(env!("CARGO_BIN_EXE_concbench").into()),
+            ..RunContext::new(
+                server.url(),
+                w.concurrency,
+                concbench::runner::available_cores(),
+            )
+        };
+        let mut group = c.benchmark_group(name);
+        group
+            .sampling_mode(SamplingMode::Flat)
+            .sample_size(10)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2))
+            .throughput(Throughput::Elements(w.tasks as u64));
+        for &kind in StrategyKind::ALL {
+            let strategy = kind.create();
+            group.bench_function(kind.name(), |b| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let start = Instant::now();
+                        let run = strategy.run(&plan, &ctx).expect("the strategy runs");
+                        total += start.elapsed();
+                        let v = plan.verify(&run.outcomes);
+                        assert_eq!(v.tasks_failed, 0, "{kind}: {:?}", v.first_failure);
+                    }
+                    total
+                })
+            });
+        }
+        group.finish();
+        server.shutdown();
+    }
+}
 
 fn hot_paths(c: &mut Criterion) {
     let mut g = c.benchmark_group("harness");
@@ -24,10 +97,44 @@ fn hot_paths(c: &mut Criterion) {
     let body = payload::generate(1, 2, 16 * 1024);
     g.throughput(Throughput::Elements(100_000));
     g.bench_function("cpu_kernel_100k_units", |b| {
-        b.iter(|| concbench::kernel::cpu_work(black_box(&body), 100_000, 7))
+        b.iter(|| kernel::cpu_work(black_box(&body), 100_000, 7))
+    });
+
+    // IPC framing: one outcome through a frame and back.
+    g.throughput(Throughput::Elements(1));
+    let outcome = FromWorker::Outcome(TaskOutcome {
+        id: 42,
+        result: Ok(task::Completed::from_body(&body, 0)),
+        latency_us: 1234,
+        server_lateness_us: Some(12),
+        phases: Default::default(),
+    });
+    g.bench_function("ipc_frame_round_trip", |b| {
+        let mut buf = Vec::with_capacity(256);
+        b.iter(|| {
+            buf.clear();
+            ipc::write_frame(&mut buf, black_box(&outcome)).unwrap();
+            let back: FromWorker = ipc::read_frame(&mut &buf[..]).unwrap().unwrap();
+            black_box(back)
+        })
+    });
+
+    // Per-request dispatch: one keep-alive request of 16 KiB with no latency, checksummed.
+    let server = MockServer::start(ServerConfig::default()).expect("mock server starts");
+    let agent = task::blocking_agent(1, Default::default());
+    let url = server.url();
+    let spec = concbench::plan::TaskSpec {
+        id: 1,
+        latency_us: 0,
+        bytes: 16 * 1024,
+        cpu_units: 0,
+    };
+    g.bench_function("blocking_request_16KiB", |b| {
+        b.iter(|| task::run_blocking(&agent, &url, 3, &spec, task::mono_now_ns()))
     });
     g.finish();
+    server.shutdown();
 }
 
-criterion_group!(benches, hot_paths);
+criterion_group!(benches, whole_runs, hot_paths);
 criterion_main!(benches);
