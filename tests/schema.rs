@@ -115,7 +115,7 @@ fn broken_results_files_get_one_clear_line() {
         ),
         (
             "edited.json",
-            r#"{"meta": {"schema_version": 1}, "results": "many"}"#,
+            r#"{"meta": {"schema_version": 2}, "results": "many"}"#,
             "does not match the results schema",
         ),
     ];
