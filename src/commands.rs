@@ -288,13 +288,25 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes summary.md for `results` into `dir`; returns the files written.
+/// Writes every chart (SVG and PNG) and summary.md for `results` into `dir`;
+/// returns the files written.
 pub fn write_report(results: &ResultsFile, dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut written = match results {
+        ResultsFile::Run(run) => crate::charts::render_run(run, dir)?,
+        ResultsFile::Sweep(sweep) => crate::charts::render_sweep(sweep, dir)?,
+    };
+    // The summary embeds the PNGs, by name relative to itself.
+    let pngs: Vec<std::path::PathBuf> = written
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .filter_map(|p| p.file_name().map(std::path::PathBuf::from))
+        .collect();
     let summary = dir.join("summary.md");
-    let text = results::summary_markdown(results, &[]);
+    let text = results::summary_markdown(results, &pngs);
     report::write_atomically(&summary, &text)
         .with_context(|| format!("cannot write {}", summary.display()))?;
-    Ok(vec![summary])
+    written.push(summary);
+    Ok(written)
 }
 
 /// `concbench list`.

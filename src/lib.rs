@@ -30,11 +30,13 @@
 //! - [`sweep`]: a workload over a grid of one or two swept parameters.
 //! - [`report`]: the JSON contract and the table/CSV/Markdown exporters;
 //!   [`results`] loads saved results and holds their JSON schema.
+//! - [`charts`]: SVG and PNG charts of a run or a sweep (plotters, font compiled in).
 //! - [`units`], [`error`]: human units and the errors users read.
 //!
 //! The mock server is its own crate, `mock-server`, shared for its latency
 //! distributions and payload generator.
 
+pub mod charts;
 pub mod check;
 pub mod cli;
 pub mod commands;
