@@ -1293,6 +1293,9 @@ struct ParamInfo {
 }
 
 /// What a swept parameter is called on an axis, and its unit.
+/// A strategy's points on a sweep chart: (x, y, every task verified).
+type Series = (String, Vec<(f64, f64, bool)>);
+
 fn param_info(name: &str) -> ParamInfo {
     let p = |label: &str, unit, field| ParamInfo {
         label: label.to_string(),
@@ -1432,7 +1435,7 @@ impl Chart for SweepChart<'_> {
         let strategies = sweep_strategies(sweep);
         let xs = param_values(sweep, param);
         // (strategy, points (x, y, verified))
-        let series: Vec<(String, Vec<(f64, f64, bool)>)> = strategies
+        let series: Vec<Series> = strategies
             .iter()
             .map(|s| {
                 let mut pts: Vec<(f64, f64, bool)> = sweep
