@@ -14,6 +14,8 @@ if [ ${#files[@]} -eq 0 ]; then
 fi
 for f in "${files[@]}"; do
     name=$(basename "$f" .json)
+    # Start from an empty directory so no chart of an earlier layout lingers.
+    rm -rf "reports/charts/$name"
     ./target/release/concbench report "$f" --out "reports/charts/$name" >/dev/null
     echo "reports/charts/$name"
 done

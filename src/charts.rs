@@ -103,7 +103,17 @@ pub fn render_sweep(sweep: &SweepReport, dir: &Path) -> anyhow::Result<Vec<PathB
     let mut out = Vec::new();
     match sweep.params.len() {
         1 => {
+            // With no latency and no CPU work the bound is 0 and every
+            // efficiency is 0: that chart would say nothing, so it is left out.
+            let bounded = sweep
+                .cells
+                .iter()
+                .flat_map(|c| &c.report.results)
+                .any(|r| r.ideal_s > 0.0);
             for metric in [Metric::Wall, Metric::Throughput, Metric::Efficiency] {
+                if metric == Metric::Efficiency && !bounded {
+                    continue;
+                }
                 let chart = SweepChart { sweep, metric };
                 out.extend(write_chart(&chart, dir, metric.stem())?);
             }

@@ -306,3 +306,66 @@ fn the_embedded_server_dies_with_a_sigkilled_concbench() {
         "embedded server {server} outlived a SIGKILLed concbench"
     );
 }
+
+#[test]
+fn report_regenerates_every_chart_and_a_summary_from_saved_results() {
+    let dir = std::env::temp_dir().join(format!("concbench-report-{}", std::process::id()));
+    for (results, charts) in [
+        (
+            "reports/results/api-pull.json",
+            &["wall", "cpu", "timeline"][..],
+        ),
+        (
+            "reports/results/crossover-latency-cpu.json",
+            &["crossover"][..],
+        ),
+        (
+            "reports/results/concurrency-sweep.json",
+            &["sweep-wall", "sweep-throughput", "sweep-efficiency"][..],
+        ),
+    ] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(results);
+        let out = concbench(&[
+            "report",
+            path.to_str().unwrap(),
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{results}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for chart in charts {
+            for ext in ["svg", "png"] {
+                let f = dir.join(format!("{chart}.{ext}"));
+                let bytes = std::fs::read(&f)
+                    .unwrap_or_else(|_| panic!("{results}: {} missing", f.display()));
+                match ext {
+                    "png" => assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{}", f.display()),
+                    _ => assert!(
+                        String::from_utf8_lossy(&bytes).contains("</svg>"),
+                        "{}",
+                        f.display()
+                    ),
+                }
+            }
+        }
+        let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+        assert!(
+            summary.starts_with("# concbench") && summary.contains(".png)"),
+            "{summary}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    // Bad input: one line, exit 2.
+    let out = concbench(&["report", "/nonexistent/results.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr)
+            .trim_end()
+            .lines()
+            .count(),
+        1
+    );
+}
