@@ -93,6 +93,7 @@ fn options(args: &RunArgs, scenario: &str) -> RunOptions {
         progress: true,
         observer: None,
         scenario: Some(scenario.to_string()),
+        timeout: args.timeout,
     }
 }
 
