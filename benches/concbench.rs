@@ -121,7 +121,7 @@ fn hot_paths(c: &mut Criterion) {
 
     // Per-request dispatch: one keep-alive request of 16 KiB with no latency, checksummed.
     let server = MockServer::start(ServerConfig::default()).expect("mock server starts");
-    let agent = task::blocking_agent(1, Default::default(), Duration::from_secs(30));
+    let agent = task::blocking_agent(1, Default::default());
     let url = server.url();
     let spec = concbench::plan::TaskSpec {
         id: 1,

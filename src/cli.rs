@@ -108,10 +108,6 @@ pub struct RunArgs {
     /// Interval of the CPU-utilisation timeline (10ms to 1s).
     #[arg(long, default_value = "20ms", value_parser = parse_interval)]
     pub sample_interval: Duration,
-    /// Per-request timeout: a request not answered by then fails with cause `timeout`.
-    /// Default: twice the longest planned latency plus 10s.
-    #[arg(long, value_parser = parse_timeout)]
-    pub timeout: Option<Duration>,
     /// Flags given explicitly on the command line (filled in after parsing; presets yield to them).
     #[arg(skip)]
     pub explicit: Vec<String>,
@@ -250,14 +246,6 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
     let d = units::parse_duration(s).map_err(|e| e.to_string())?;
     if d < Duration::from_millis(10) || d > Duration::from_secs(1) {
         return Err("the sampling interval must be from 10ms to 1s".into());
-    }
-    Ok(d)
-}
-
-fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let d = units::parse_duration(s).map_err(|e| e.to_string())?;
-    if d < Duration::from_millis(1) || d > Duration::from_secs(24 * 3600) {
-        return Err("use a timeout from 1ms to 24h, e.g. 2s".into());
     }
     Ok(d)
 }

@@ -93,7 +93,6 @@ fn options(args: &RunArgs, scenario: &str) -> RunOptions {
         progress: true,
         observer: None,
         scenario: Some(scenario.to_string()),
-        timeout: args.timeout,
     }
 }
 

@@ -16,7 +16,7 @@ use crate::strategy::ChildUsage;
 use crate::task::{Completed, TaskOutcome};
 
 /// Bumped whenever a message changes shape; parent and worker must agree.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Largest frame either side accepts (a 64 MiB body plus headroom).
 pub const MAX_FRAME_BYTES: usize = 80 << 20;

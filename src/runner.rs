@@ -81,8 +81,6 @@ pub struct RunOptions {
     pub observer: Option<Observer>,
     /// Name of the preset being run, for the report; `None` is `custom`.
     pub scenario: Option<String>,
-    /// Per-request timeout; `None` is twice the longest planned latency plus 10 s.
-    pub timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -130,10 +128,6 @@ pub fn run_workload(
         schedule: options.schedule,
         batch: options.batch.max(1),
         worker_exe: options.worker_exe.clone(),
-        timeout: options.timeout.unwrap_or_else(|| {
-            let longest_us = plan.specs.iter().map(|s| s.latency_us).max().unwrap_or(0);
-            Duration::from_micros(longest_us) * 2 + Duration::from_secs(10)
-        }),
         ..RunContext::new(
             target.url.trim_end_matches('/'),
             workload.concurrency,

@@ -7,8 +7,6 @@
 //! on a clock every process shares ([`mono_now_ns`]).
 
 use mock_server::payload;
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
 
 use crate::kernel;
@@ -49,10 +47,6 @@ pub enum TaskError {
     Request(String),
     #[error("the worker running it was lost: {0}")]
     Worker(String),
-    #[error(
-        "no answer within the request timeout ({0}); raise --timeout if the server is that slow"
-    )]
-    Timeout(String),
 }
 
 impl TaskError {
@@ -64,7 +58,6 @@ impl TaskError {
             TaskError::Body(_) => "body",
             TaskError::Request(_) => "request",
             TaskError::Worker(_) => "worker",
-            TaskError::Timeout(_) => "timeout",
         }
     }
 }
@@ -147,8 +140,7 @@ pub fn work_url(base_url: &str, seed: u64, spec: &TaskSpec) -> String {
 
 /// A blocking HTTP client for one worker, with `pool` idle keep-alive
 /// connections, or none under [`ConnectionMode::New`].
-/// Every request gives up after `timeout` (a stalled server must not hang a run).
-pub fn blocking_agent(pool: usize, mode: ConnectionMode, timeout: Duration) -> ureq::Agent {
+pub fn blocking_agent(pool: usize, mode: ConnectionMode) -> ureq::Agent {
     let idle = match mode {
         ConnectionMode::Reuse => pool.max(1),
         ConnectionMode::New => 0,
@@ -160,7 +152,6 @@ pub fn blocking_agent(pool: usize, mode: ConnectionMode, timeout: Duration) -> u
         // An HTTP_PROXY in the environment must not reroute loopback traffic.
         .proxy(None)
         .no_delay(true)
-        .timeout_global(Some(timeout))
         .build()
         .into()
 }
@@ -219,7 +210,6 @@ pub fn run_blocking(
             ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => {
                 TaskError::Connect(e.to_string())
             }
-            ureq::Error::Timeout(which) => TaskError::Timeout(format!("{which:?}")),
             other => TaskError::Request(other.to_string()),
         })?;
         t.head = mono_now_ns();
@@ -237,10 +227,7 @@ pub fn run_blocking(
             .with_config()
             .limit(spec.bytes as u64 + 1)
             .read_to_vec()
-            .map_err(|e| match e {
-                ureq::Error::Timeout(which) => TaskError::Timeout(format!("{which:?}")),
-                other => TaskError::Body(other.to_string()),
-            })?;
+            .map_err(|e| TaskError::Body(e.to_string()))?;
         Ok((body, lateness))
     })();
     t.done = mono_now_ns();
@@ -271,12 +258,7 @@ pub fn run_blocking(
 
 /// An async HTTP client for one worker (clone it to share the pool); under
 /// [`ConnectionMode::New`] no connection is kept idle, so each request opens one.
-/// Every request gives up after `timeout` (a stalled server must not hang a run).
-pub fn async_client(
-    pool: usize,
-    mode: ConnectionMode,
-    timeout: Duration,
-) -> anyhow::Result<reqwest::Client> {
+pub fn async_client(pool: usize, mode: ConnectionMode) -> anyhow::Result<reqwest::Client> {
     let idle = match mode {
         ConnectionMode::Reuse => pool.max(1),
         ConnectionMode::New => 0,
@@ -285,7 +267,6 @@ pub fn async_client(
         .no_proxy()
         .pool_max_idle_per_host(idle)
         .tcp_nodelay(true)
-        .timeout(timeout)
         .build()?)
 }
 
@@ -341,9 +322,7 @@ pub async fn fetch_async(
     let mut t = Stamps::new();
     let result = async {
         let resp = client.get(&url).send().await.map_err(|e| {
-            if e.is_timeout() {
-                TaskError::Timeout(error_chain(&e))
-            } else if e.is_connect() {
+            if e.is_connect() {
                 TaskError::Connect(error_chain(&e))
             } else {
                 TaskError::Request(error_chain(&e))
@@ -358,13 +337,10 @@ pub async fn fetch_async(
             .headers()
             .get("x-lateness-us")
             .and_then(|v| v.to_str().ok()?.parse().ok());
-        let body = resp.bytes().await.map_err(|e| {
-            if e.is_timeout() {
-                TaskError::Timeout(error_chain(&e))
-            } else {
-                TaskError::Body(error_chain(&e))
-            }
-        })?;
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| TaskError::Body(error_chain(&e)))?;
         Ok((body, lateness))
     }
     .await;

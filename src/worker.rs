@@ -83,9 +83,6 @@ pub struct WorkerArgs {
     /// Requests in flight at once (async-tasks mode).
     #[arg(long, default_value_t = 1)]
     pub in_flight: usize,
-    /// Per-request timeout, in milliseconds.
-    #[arg(long, default_value_t = 600_000)]
-    pub timeout_ms: u64,
     /// When the parent's run started, as `CLOCK_MONOTONIC` nanoseconds
     /// ([`task::mono_now_ns`]): tasks' queued time is measured from it.
     #[arg(long, default_value_t = 0)]
@@ -139,11 +136,7 @@ pub fn run_worker(args: &WorkerArgs) -> anyhow::Result<()> {
     out.flush()?;
     match args.mode {
         WorkerMode::Tasks => {
-            let agent = task::blocking_agent(
-                args.pool,
-                args.connection,
-                Duration::from_millis(args.timeout_ms),
-            );
+            let agent = task::blocking_agent(args.pool, args.connection);
             while let Some(msg) = ipc::read_frame::<ToWorker>(&mut input)? {
                 let ToWorker::Tasks(specs) = msg else {
                     bail!("a tasks worker was sent CPU jobs");
@@ -193,11 +186,7 @@ fn run_async_worker(args: &WorkerArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let client = task::async_client(
-        args.pool.max(args.in_flight),
-        args.connection,
-        Duration::from_millis(args.timeout_ms),
-    )?;
+    let client = task::async_client(args.pool.max(args.in_flight), args.connection)?;
     let (spec_tx, mut spec_rx) = tokio::sync::mpsc::unbounded_channel();
     let reader = std::thread::Builder::new()
         .name("worker-reader".into())
@@ -276,8 +265,6 @@ pub struct WorkerSpawn {
     pub in_flight: usize,
     /// The run's start ([`task::mono_now_ns`]), passed as `--run-start-ns`.
     pub run_start_ns: u64,
-    /// Per-request timeout, passed as `--timeout-ms`.
-    pub timeout: Duration,
 }
 
 /// What the parent hears from its workers.
@@ -343,7 +330,6 @@ impl WorkerSet {
                 .args(["--pool", &spec.pool.to_string()])
                 .args(["--connection", connection_name(spec.connection)])
                 .args(["--in-flight", &spec.in_flight.to_string()])
-                .args(["--timeout-ms", &spec.timeout.as_millis().to_string()])
                 .args(["--run-start-ns", &spec.run_start_ns.to_string()])
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())

@@ -50,7 +50,6 @@ impl Strategy for AsyncProcessPool {
             pool: 1,
             connection: ctx.connection,
             in_flight: 1,
-            timeout: ctx.timeout,
             run_start_ns,
         };
         let set = WorkerSet::spawn(w, &spawn).context("starting the CPU worker processes")?;
@@ -64,7 +63,7 @@ impl Strategy for AsyncProcessPool {
             .enable_all()
             .build()
             .context("cannot start the tokio runtime")?;
-        let client = task::async_client(ctx.concurrency, ctx.connection, ctx.timeout)?;
+        let client = task::async_client(ctx.concurrency, ctx.connection)?;
         let base: Arc<str> = Arc::from(ctx.base_url.as_str());
         let seed = plan.seed;
         let limit = Arc::new(Semaphore::new(ctx.concurrency));

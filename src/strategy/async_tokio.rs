@@ -37,7 +37,7 @@ impl Strategy for AsyncTokio {
             .enable_all()
             .build()
             .context("cannot start the tokio runtime")?;
-        let client = task::async_client(ctx.concurrency, ctx.connection, ctx.timeout)?;
+        let client = task::async_client(ctx.concurrency, ctx.connection)?;
         let base = Arc::<str>::from(ctx.base_url.as_str());
         let seed = plan.seed;
         let limit = Arc::new(Semaphore::new(ctx.concurrency));

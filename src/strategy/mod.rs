@@ -60,8 +60,6 @@ pub struct RunContext {
     /// The concbench executable that process strategies re-execute as workers;
     /// `None` is [`crate::server::concbench_exe`] (`CONCBENCH_EXE` or this executable).
     pub worker_exe: Option<std::path::PathBuf>,
-    /// Per-request timeout: a stalled server fails the request instead of hanging the run.
-    pub timeout: std::time::Duration,
 }
 
 impl RunContext {
@@ -76,7 +74,6 @@ impl RunContext {
             schedule: Schedule::Dynamic,
             batch: 1,
             worker_exe: None,
-            timeout: std::time::Duration::from_secs(600),
         }
     }
 

@@ -44,7 +44,6 @@ impl Strategy for ProcessPerTask {
             pool: 1,
             connection: ctx.connection,
             in_flight: 1,
-            timeout: ctx.timeout,
             run_start_ns,
         };
         let c = ctx.concurrency.min(plan.specs.len()).max(1);

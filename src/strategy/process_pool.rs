@@ -40,7 +40,6 @@ impl Strategy for ProcessPool {
             pool: 1,
             connection: ctx.connection,
             in_flight: 1,
-            timeout: ctx.timeout,
             run_start_ns,
         };
         let mut set = WorkerSet::spawn(w, &spawn).context("starting the process pool")?;

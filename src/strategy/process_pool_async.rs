@@ -43,7 +43,6 @@ impl Strategy for ProcessPoolAsync {
             pool: k,
             connection: ctx.connection,
             in_flight: k,
-            timeout: ctx.timeout,
             run_start_ns,
         };
         let mut set = WorkerSet::spawn(w, &spawn).context("starting the async process pool")?;

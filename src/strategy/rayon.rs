@@ -40,7 +40,7 @@ impl Strategy for Rayon {
             .stack_size(THREAD_STACK_BYTES)
             .build()
             .context("cannot start the rayon pool")?;
-        let agent = task::blocking_agent(workers, ctx.connection, ctx.timeout);
+        let agent = task::blocking_agent(workers, ctx.connection);
         let (base, seed) = (ctx.base_url.as_str(), plan.seed);
         // A panicking task is caught per task, so `par_iter` never unwinds
         // and every task still gets its outcome.

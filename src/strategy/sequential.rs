@@ -23,7 +23,7 @@ impl Strategy for Sequential {
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
         let run_start_ns = task::mono_now_ns();
-        let agent = task::blocking_agent(1, ctx.connection, ctx.timeout);
+        let agent = task::blocking_agent(1, ctx.connection);
         let outcomes = plan
             .specs
             .iter()

@@ -49,7 +49,7 @@ impl Strategy for ThreadPerTask {
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
         let run_start_ns = task::mono_now_ns();
         let slots = ctx.concurrency.max(1);
-        let agent = task::blocking_agent(slots, ctx.connection, ctx.timeout);
+        let agent = task::blocking_agent(slots, ctx.connection);
         let (slot_tx, slot_rx) = bounded::<()>(slots);
         for _ in 0..slots {
             slot_tx

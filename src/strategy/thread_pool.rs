@@ -36,7 +36,7 @@ impl Strategy for ThreadPool {
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
         let run_start_ns = task::mono_now_ns();
         let workers = ctx.concurrency.max(1);
-        let agent = task::blocking_agent(workers, ctx.connection, ctx.timeout);
+        let agent = task::blocking_agent(workers, ctx.connection);
         let (job_tx, job_rx) = unbounded::<TaskSpec>();
         for &spec in &plan.specs {
             job_tx.send(spec).expect("the receiver is held here");
