@@ -137,7 +137,7 @@ fn metrics_of(scenario: &str, report: &RunReport) -> BTreeMap<String, BaselineMe
                         format!("io.{k}.efficiency"),
                         r.efficiency,
                         Better::Higher,
-                        0.10,
+                        0.12,
                     );
                 }
             }
@@ -149,7 +149,7 @@ fn metrics_of(scenario: &str, report: &RunReport) -> BTreeMap<String, BaselineMe
                     "io.async.cpu_per_request_units".into(),
                     units,
                     Better::Lower,
-                    0.35,
+                    0.60,
                 );
             }
         }
@@ -160,7 +160,7 @@ fn metrics_of(scenario: &str, report: &RunReport) -> BTreeMap<String, BaselineMe
                         format!("cpu.{k}.speedup_vs_sequential"),
                         s,
                         Better::Higher,
-                        0.15,
+                        0.20,
                     );
                 }
             }
@@ -171,7 +171,7 @@ fn metrics_of(scenario: &str, report: &RunReport) -> BTreeMap<String, BaselineMe
                     "mixed.async-rayon.efficiency".into(),
                     r.efficiency,
                     Better::Higher,
-                    0.15,
+                    0.20,
                 );
             }
         }
