@@ -108,6 +108,7 @@ fn hot_paths(c: &mut Criterion) {
         latency_us: 1234,
         server_lateness_us: Some(12),
         phases: Default::default(),
+        attempts: 1,
     });
     g.bench_function("ipc_frame_round_trip", |b| {
         let mut buf = Vec::with_capacity(256);

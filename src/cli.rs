@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use mock_server::LatencyDist;
 
+use crate::client::ClientPolicy;
 use crate::report::Format;
 use crate::strategy::{self, ConnectionMode, Schedule, Selection};
 use crate::units;
@@ -114,9 +115,43 @@ pub struct RunArgs {
     /// Cores the client may use (P of the bound); default: all this process may run on.
     #[arg(long, value_parser = parse_cores)]
     pub cores: Option<usize>,
+    /// Give up on a request when the server sends nothing for this long (connecting, the
+    /// response head, or more of the body), e.g. 2s.
+    #[arg(long, default_value = "30s", value_parser = parse_timeout, help_heading = "Client")]
+    pub timeout: Duration,
+    /// Retries of a failed request (connect errors, timeouts, cut bodies, 429 and 5xx), with
+    /// exponential backoff and jitter, honouring Retry-After.
+    #[arg(long, default_value = "0", value_parser = parse_retries, help_heading = "Client")]
+    pub retries: u32,
+    /// First backoff; retry k waits about backoff × 2^k (half of it jitter), at most --backoff-max.
+    #[arg(long, default_value = "50ms", value_parser = parse_backoff, help_heading = "Client")]
+    pub backoff: Duration,
+    /// Ceiling of one backoff (a Retry-After that asks for more still gets it).
+    #[arg(long, default_value = "5s", value_parser = parse_backoff, help_heading = "Client")]
+    pub backoff_max: Duration,
+    /// Client-side rate limit on requests started (every attempt counts), e.g. 400/s, 2k/s,
+    /// 600/min; process pools split it between their workers.
+    #[arg(long, value_parser = parse_rate, help_heading = "Client")]
+    pub rate: Option<f64>,
+    /// Stop starting requests this long after each strategy's run began; what is not done
+    /// by then fails with cause `deadline`, e.g. 60s.
+    #[arg(long, value_parser = parse_deadline, help_heading = "Client")]
+    pub deadline: Option<Duration>,
 }
 
 impl RunArgs {
+    /// The client policy these flags describe.
+    pub fn policy(&self) -> ClientPolicy {
+        ClientPolicy {
+            timeout_ms: self.timeout.as_millis() as u64,
+            retries: self.retries,
+            backoff_ms: self.backoff.as_millis() as u64,
+            backoff_max_ms: self.backoff_max.as_millis() as u64,
+            rate_per_s: self.rate,
+            deadline_ms: self.deadline.map(|d| d.as_millis() as u64),
+        }
+    }
+
     /// Whether `id` (a field name) was given on the command line rather than defaulted.
     pub fn given(&self, id: &str) -> bool {
         self.explicit.iter().any(|e| e == id)
@@ -246,6 +281,45 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
     let d = units::parse_duration(s).map_err(|e| e.to_string())?;
     if d < Duration::from_millis(10) || d > Duration::from_secs(1) {
         return Err("the sampling interval must be from 10ms to 1s".into());
+    }
+    Ok(d)
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = units::parse_duration(s).map_err(|e| e.to_string())?;
+    if d < Duration::from_millis(1) || d > Duration::from_secs(3600) {
+        return Err("the timeout must be from 1ms to 1h, e.g. 2s".into());
+    }
+    Ok(d)
+}
+
+fn parse_retries(s: &str) -> Result<u32, String> {
+    match units::parse_count(s)? {
+        n if n > 100 => Err("use at most 100 retries".into()),
+        n => Ok(n as u32),
+    }
+}
+
+fn parse_backoff(s: &str) -> Result<Duration, String> {
+    let d = units::parse_duration(s).map_err(|e| e.to_string())?;
+    if d > Duration::from_secs(600) {
+        return Err("a backoff must be at most 10min".into());
+    }
+    Ok(d)
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let r = units::parse_rate(s)?;
+    if !(0.01..=10_000_000.0).contains(&r) {
+        return Err("the rate must be from 0.01/s to 10M/s, e.g. 400/s".into());
+    }
+    Ok(r)
+}
+
+fn parse_deadline(s: &str) -> Result<Duration, String> {
+    let d = units::parse_duration(s).map_err(|e| e.to_string())?;
+    if d.is_zero() || d > Duration::from_secs(7 * 24 * 3600) {
+        return Err("the deadline must be more than 0 and at most 7 days, e.g. 60s".into());
     }
     Ok(d)
 }

@@ -14,6 +14,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::check;
 use crate::cli::{CheckArgs, ReportArgs, RunArgs, SweepArgs};
 use crate::error::{exit, UsageError};
+use crate::interrupt;
 use crate::presets;
 use crate::report::{self, Format, RunReport, SCHEMA_VERSION};
 use crate::results::{self, ResultsFile};
@@ -93,6 +94,7 @@ fn options(args: &RunArgs, scenario: &str) -> RunOptions {
         progress: true,
         observer: None,
         scenario: Some(scenario.to_string()),
+        policy: args.policy(),
     }
 }
 
@@ -125,12 +127,17 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         return run_sweep(args, resolved, vec![param]);
     }
     let (_server, target) = target(args)?;
+    crate::interrupt::install_parent();
     let report = runner::run_workload(
         &resolved.workload,
         &resolved.kinds,
         &target,
         &options(args, &resolved.scenario),
     )?;
+    if report.meta.interrupted && report.results.is_empty() {
+        eprintln!("Interrupted before any strategy finished: nothing was written.");
+        return Ok(ExitCode::from(interrupt::EXIT_INTERRUPTED));
+    }
     match &args.out {
         Some(path) => {
             report::write_atomically(path, &report.render(args.format))
@@ -141,6 +148,20 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             eprintln!("results written to {}", path.display());
         }
         None => print!("{}", report.render(args.format)),
+    }
+    if report.meta.interrupted {
+        let names: Vec<&str> = report.results.iter().map(|r| r.strategy.as_str()).collect();
+        eprintln!(
+            "Interrupted: {} of {} strategies finished ({}); their results are {}.",
+            names.len(),
+            resolved.kinds.len(),
+            names.join(", "),
+            match &args.out {
+                Some(p) => format!("in {}", p.display()),
+                None => "printed above".into(),
+            }
+        );
+        return Ok(ExitCode::from(interrupt::EXIT_INTERRUPTED));
     }
     Ok(verdict(std::slice::from_ref(&report)))
 }
@@ -160,7 +181,7 @@ fn verdict(reports: &[RunReport]) -> ExitCode {
             .map(|(c, n)| format!("{c}: {n}"))
             .collect();
         eprintln!(
-            "Error: run failed verification: {}: {} of {} tasks failed ({}); first: {}",
+            "Error: {}: {} of {} tasks failed ({}); first: {}",
             r.strategy,
             r.tasks_failed,
             r.tasks,
@@ -209,7 +230,9 @@ fn run_sweep(
         .unwrap_or_else(|| std::path::PathBuf::from(format!("{}-sweep.json", resolved.scenario)));
     let csv_out = out.with_extension("csv");
     let (_server, target) = target(args)?;
+    crate::interrupt::install_parent();
     let cells = sweep::grid(&params);
+    let total_cells = cells.len();
     let rounds = (args.repeat.max(1) + args.warmup) as u64;
     let bar = ProgressBar::new(cells.len() as u64 * resolved.kinds.len() as u64 * rounds);
     if std::io::stderr().is_terminal() {
@@ -250,6 +273,22 @@ fn run_sweep(
         let label: Vec<String> = cell.iter().map(|(n, v)| format!("{n}={v}")).collect();
         bar.set_message(label.join(" "));
         let run = runner::run_workload(&workload, &resolved.kinds, &target, &opts)?;
+        if run.meta.interrupted {
+            // The cell was cut short: keep only the cells that finished.
+            bar.finish_and_clear();
+            if report.cells.is_empty() {
+                eprintln!("Interrupted before any cell finished: nothing was written.");
+            } else {
+                eprintln!(
+                    "Interrupted: {} of {} cells finished; they are in {} and {}.",
+                    report.cells.len(),
+                    total_cells,
+                    out.display(),
+                    csv_out.display()
+                );
+            }
+            return Ok(ExitCode::from(interrupt::EXIT_INTERRUPTED));
+        }
         bar.suspend(|| {
             if args.format == Format::Table {
                 println!("== {}", label.join(", "));

@@ -16,7 +16,7 @@ use crate::strategy::ChildUsage;
 use crate::task::{Completed, TaskOutcome};
 
 /// Bumped whenever a message changes shape; parent and worker must agree.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Largest frame either side accepts (a 64 MiB body plus headroom).
 pub const MAX_FRAME_BYTES: usize = 80 << 20;
@@ -104,6 +104,7 @@ mod tests {
                 latency_us: 12,
                 server_lateness_us: Some(4),
                 phases: Default::default(),
+                attempts: 1,
             }),
             FromWorker::Outcome(TaskOutcome {
                 id: 4,
@@ -116,10 +117,12 @@ mod tests {
                 server_lateness_us: None,
                 phases: crate::task::Phases {
                     queued_us: u64::MAX,
+                    retry_us: 0,
                     response_us: 20,
                     body_us: 10,
                     cpu_us: 5,
                 },
+                attempts: 1,
             }),
             FromWorker::Cpu {
                 id: 9,

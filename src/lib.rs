@@ -39,8 +39,10 @@
 pub mod charts;
 pub mod check;
 pub mod cli;
+pub mod client;
 pub mod commands;
 pub mod error;
+pub mod interrupt;
 pub mod ipc;
 pub mod kernel;
 pub mod machine;

@@ -26,6 +26,9 @@ pub struct PhaseStats {
 pub struct PhaseSummary {
     /// Run start to request sent: waiting for a slot, thread or worker.
     pub queued: PhaseStats,
+    /// First request to last: failed attempts and backoffs (zero without retries).
+    #[serde(default)]
+    pub retry: PhaseStats,
     /// Request sent to response head (connecting included).
     pub response: PhaseStats,
     /// Response head to last body byte.
@@ -45,6 +48,7 @@ pub fn summarise(outcomes: &[TaskOutcome]) -> PhaseSummary {
     let stats = |phase: fn(&Phases) -> u64| stats_of(ok.iter().map(|p| phase(p)).collect());
     PhaseSummary {
         queued: stats(|p| p.queued_us),
+        retry: stats(|p| p.retry_us),
         response: stats(|p| p.response_us),
         body: stats(|p| p.body_us),
         cpu: stats(|p| p.cpu_us),
@@ -81,6 +85,7 @@ mod tests {
             latency_us: phases.response_us + phases.body_us,
             server_lateness_us: None,
             phases,
+            attempts: 1,
         }
     }
 
@@ -99,6 +104,7 @@ mod tests {
                     i,
                     Phases {
                         queued_us: i * 1000,
+                        retry_us: 0,
                         response_us: 20_000,
                         body_us: i,
                         cpu_us: 2_000,
@@ -123,6 +129,7 @@ mod tests {
     fn failed_tasks_are_left_out() {
         let good = Phases {
             queued_us: 10,
+            retry_us: 0,
             response_us: 20,
             body_us: 30,
             cpu_us: 40,
@@ -131,6 +138,7 @@ mod tests {
         let mut broken = plan::failed(1, TaskError::Status(503));
         broken.phases = Phases {
             queued_us: 1_000_000,
+            retry_us: 0,
             ..good
         };
         let s = summarise(&[ok(0, good), broken, plan::failed(2, TaskError::Status(500))]);
@@ -149,6 +157,7 @@ mod tests {
             0,
             Phases {
                 queued_us: 7,
+                retry_us: 0,
                 ..Phases::default()
             },
         )]);

@@ -201,6 +201,7 @@ pub fn failed(id: u64, err: TaskError) -> TaskOutcome {
         latency_us: 0,
         server_lateness_us: None,
         phases: Default::default(),
+        attempts: 0,
     }
 }
 
@@ -233,6 +234,7 @@ mod tests {
                     latency_us: s.latency_us,
                     server_lateness_us: None,
                     phases: Default::default(),
+                    attempts: 1,
                 }
             })
             .collect()

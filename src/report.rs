@@ -60,6 +60,14 @@ pub struct Meta {
     pub warmup: usize,
     /// Interval of the CPU timeline.
     pub sample_interval_s: f64,
+    /// What every client did about slow, failing and throttling servers:
+    /// timeout, retries and backoff, rate limit, deadline.
+    #[serde(default)]
+    pub client: crate::client::ClientPolicy,
+    /// True when the run was stopped by Ctrl-C: the rows are the strategies
+    /// that finished (the last may hold `cancelled` tasks).
+    #[serde(default)]
+    pub interrupted: bool,
     pub machine: MachineContext,
 }
 
@@ -112,8 +120,19 @@ pub struct StrategyResult {
     pub tasks: usize,
     pub tasks_ok: u64,
     pub tasks_failed: u64,
-    /// Failed tasks by cause.
+    /// Failed tasks by cause (`connect`, `ports_exhausted`, `timeout`,
+    /// `http_429`, `http_503`, `body`, `deadline`, `cancelled`, `worker`,
+    /// `checksum_mismatch`, ...).
     pub failures: BTreeMap<String, u64>,
+    /// Requests sent: one per attempt, retries included.
+    #[serde(default)]
+    pub requests_sent: u64,
+    /// Retries: requests sent beyond the first of each task.
+    #[serde(default)]
+    pub retries: u64,
+    /// Tasks that needed more than one attempt (whether they then succeeded or not).
+    #[serde(default)]
+    pub tasks_retried: u64,
     pub first_failure: Option<String>,
     /// C of the bound: the most requests this strategy keeps in flight.
     pub in_flight_limit: usize,
@@ -239,6 +258,7 @@ impl RunReport {
     fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
         let repeated = self.results.iter().any(|r| r.rounds > 1);
         let flagged = self.results.iter().any(|r| !r.checks.flags.is_empty());
+        let retried = self.results.iter().any(|r| r.retries > 0);
         let mut head = vec![
             "strategy",
             "ok",
@@ -256,6 +276,9 @@ impl RunReport {
         ];
         if repeated {
             head.insert(3, "± cv");
+        }
+        if retried {
+            head.push("retries");
         }
         if flagged {
             head.push("flags");
@@ -293,6 +316,9 @@ impl RunReport {
                     let cv = r.stats.get("wall_s").map(|f| f.cv).unwrap_or(0.0);
                     row.insert(3, format!("{:.1}%", cv * 100.0));
                 }
+                if retried {
+                    row.push(format!("{} ({} tasks)", r.retries, r.tasks_retried));
+                }
                 if flagged {
                     row.push(r.checks.flags.join(" "));
                 }
@@ -305,6 +331,14 @@ impl RunReport {
     fn table(&self) -> String {
         let (head, rows) = self.rows();
         let mut out = self.header() + "\n\n" + &align(&head, rows);
+        for r in self.results.iter().filter(|r| !r.failures.is_empty()) {
+            let causes: Vec<String> = r.failures.iter().map(|(c, n)| format!("{c} {n}")).collect();
+            out += &format!(
+                "failed tasks of {} by cause: {}\n",
+                r.strategy,
+                causes.join(", ")
+            );
+        }
         let (phase_head, phase_rows) = self.phase_rows();
         out += "\nwhere the time went (p50 per task; response includes connecting and waiting for a busy client thread)\n";
         out += &align(&phase_head, phase_rows);

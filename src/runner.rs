@@ -18,6 +18,7 @@ use anyhow::Context;
 use hdrhistogram::Histogram;
 use mock_server::rng::SplitMix64;
 
+use crate::client::ClientPolicy;
 use crate::kernel;
 use crate::machine::{MachineContext, Noise, SystemSnapshot};
 use crate::measure::measure;
@@ -81,6 +82,8 @@ pub struct RunOptions {
     pub observer: Option<Observer>,
     /// Name of the preset being run, for the report; `None` is `custom`.
     pub scenario: Option<String>,
+    /// Timeout, retries, rate limit and deadline of every request.
+    pub policy: ClientPolicy,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -128,6 +131,7 @@ pub fn run_workload(
         schedule: options.schedule,
         batch: options.batch.max(1),
         worker_exe: options.worker_exe.clone(),
+        policy: options.policy,
         ..RunContext::new(
             target.url.trim_end_matches('/'),
             workload.concurrency,
@@ -164,12 +168,15 @@ pub fn run_workload(
         repeat,
         warmup: options.warmup,
         sample_interval_s: interval.as_secs_f64(),
+        client: options.policy,
+        interrupted: false,
         machine: MachineContext::read(),
     };
     let show = options.progress && std::io::stderr().is_terminal();
     let rounds_total = options.warmup + repeat;
     let mut rounds: Vec<Vec<StrategyResult>> = vec![Vec::new(); kinds.len()];
-    for round in 0..rounds_total {
+    let mut interrupted = false;
+    'rounds: for round in 0..rounds_total {
         let mut order: Vec<usize> = (0..kinds.len()).collect();
         if rounds_total > 1 {
             shuffle(
@@ -198,6 +205,15 @@ pub fn run_workload(
                 interval,
                 options.observer.as_ref(),
             )?;
+            if crate::interrupt::requested() {
+                // Its tasks were cut short: its figures would mislead. The
+                // rounds already finished are kept.
+                if show {
+                    eprintln!(" interrupted");
+                }
+                interrupted = true;
+                break 'rounds;
+            }
             if show {
                 eprintln!(" {:.2}s, efficiency {:.2}", row.wall_s, row.efficiency);
             }
@@ -217,9 +233,16 @@ pub fn run_workload(
     }
     let results = rounds
         .into_iter()
+        .filter(|r| !r.is_empty())
         .map(|r| summary::combine(r, workload.seed))
         .collect();
-    Ok(RunReport { meta, results })
+    Ok(RunReport {
+        meta: Meta {
+            interrupted,
+            ..meta
+        },
+        results,
+    })
 }
 
 /// Fisher–Yates with the project's own generator (the order must be reproducible).
@@ -332,6 +355,13 @@ fn run_one(
         tasks_ok: verification.tasks_ok,
         tasks_failed: verification.tasks_failed,
         failures: verification.failures,
+        requests_sent: run.outcomes.iter().map(|o| o.attempts as u64).sum(),
+        retries: run
+            .outcomes
+            .iter()
+            .map(|o| o.attempts.saturating_sub(1) as u64)
+            .sum(),
+        tasks_retried: run.outcomes.iter().filter(|o| o.attempts > 1).count() as u64,
         first_failure: verification.first_failure,
         in_flight_limit: in_flight,
         threads_started: run.threads_started,

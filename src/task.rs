@@ -6,9 +6,13 @@
 //! is the same work. Each outcome also says where its time went ([`Phases`]),
 //! on a clock every process shares ([`mono_now_ns`]).
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use mock_server::payload;
 use serde::{Deserialize, Serialize};
 
+use crate::client::{self, Session};
 use crate::kernel;
 use crate::plan::TaskSpec;
 use crate::strategy::ConnectionMode;
@@ -39,12 +43,26 @@ impl Completed {
 pub enum TaskError {
     #[error("could not connect: {0}")]
     Connect(String),
+    /// EADDRNOTAVAIL: every ephemeral port is in use or in TIME_WAIT.
+    #[error(
+        "no free local port to connect from (EADDRNOTAVAIL): new connections came faster than \
+         the ephemeral ports (32768-60999, each held 60 s in TIME_WAIT after use, about 470 \
+         connections/s sustained) are freed; use --connection reuse, fewer tasks, or a client \
+         rate limit such as --rate 400/s ({0})"
+    )]
+    PortsExhausted(String),
     #[error("server answered HTTP {0}")]
     Status(u16),
     #[error("reading the response failed: {0}")]
     Body(String),
     #[error("request failed: {0}")]
     Request(String),
+    #[error("no answer within the timeout ({0}); raise --timeout if the server is that slow")]
+    Timeout(String),
+    #[error("{0}")]
+    Deadline(String),
+    #[error("{0}")]
+    Cancelled(String),
     #[error("the worker running it was lost: {0}")]
     Worker(String),
 }
@@ -54,12 +72,49 @@ impl TaskError {
     pub fn cause(&self) -> &'static str {
         match self {
             TaskError::Connect(_) => "connect",
+            TaskError::PortsExhausted(_) => "ports_exhausted",
+            TaskError::Status(429) => "http_429",
+            TaskError::Status(500) => "http_500",
+            TaskError::Status(502) => "http_502",
+            TaskError::Status(503) => "http_503",
+            TaskError::Status(504) => "http_504",
             TaskError::Status(_) => "http_status",
             TaskError::Body(_) => "body",
             TaskError::Request(_) => "request",
+            TaskError::Timeout(_) => "timeout",
+            TaskError::Deadline(_) => "deadline",
+            TaskError::Cancelled(_) => "cancelled",
             TaskError::Worker(_) => "worker",
         }
     }
+
+    /// Whether another attempt could succeed: the connection, the wait or the
+    /// body failed, or the server said it is throttling or failing (429, 5xx).
+    pub fn retryable(&self) -> bool {
+        match self {
+            TaskError::Connect(_)
+            | TaskError::PortsExhausted(_)
+            | TaskError::Body(_)
+            | TaskError::Request(_)
+            | TaskError::Timeout(_) => true,
+            TaskError::Status(s) => *s == 429 || (500..600).contains(s),
+            TaskError::Deadline(_) | TaskError::Cancelled(_) | TaskError::Worker(_) => false,
+        }
+    }
+}
+
+/// Whether an I/O error (or one in its source chain) is EADDRNOTAVAIL.
+fn is_addr_not_avail(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.raw_os_error() == Some(libc::EADDRNOTAVAIL) {
+                return true;
+            }
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// One task's outcome, as a strategy reports it.
@@ -74,6 +129,8 @@ pub struct TaskOutcome {
     pub server_lateness_us: Option<u64>,
     /// Where the task's time went; all zero when the task failed.
     pub phases: Phases,
+    /// Requests sent for this task: 1, plus one per retry (0 if none was sent).
+    pub attempts: u32,
 }
 
 /// Where one task's time went, in µs, measured on [`mono_now_ns`] (a clock
@@ -81,10 +138,13 @@ pub struct TaskOutcome {
 /// start). Plain integers: it travels over IPC in postcard.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Phases {
-    /// From the start of the strategy's run to sending this task's request:
-    /// waiting for a slot, a thread, a worker process (including starting
-    /// it) or the tasks ahead of it.
+    /// From the start of the strategy's run to sending this task's first
+    /// request: waiting for a slot, a thread, a worker process (including
+    /// starting it), the rate limiter, or the tasks ahead of it.
     pub queued_us: u64,
+    /// From the first request to the last one: failed attempts and the
+    /// backoffs between them (0 when the first attempt succeeded).
+    pub retry_us: u64,
     /// From sending the request to receiving the response head. Includes
     /// connecting when there is no idle connection: neither ureq nor reqwest
     /// exposes connect time on its own.
@@ -130,30 +190,35 @@ fn timed<R>(f: impl FnOnce() -> R) -> (R, u64) {
     (r, us_since(start))
 }
 
-/// The URL of one task's request.
-pub fn work_url(base_url: &str, seed: u64, spec: &TaskSpec) -> String {
-    format!(
+/// The URL of one attempt at a task's request. Retries carry `attempt=`, so
+/// the server draws their faults afresh, and the same for every strategy;
+/// the first attempt leaves it out (the server's default, 0).
+pub fn work_url(base_url: &str, seed: u64, spec: &TaskSpec, attempt: u32) -> String {
+    let mut url = format!(
         "{base_url}/work?id={}&latency_us={}&bytes={}&seed={seed}",
         spec.id, spec.latency_us, spec.bytes
-    )
+    );
+    if attempt > 0 {
+        url.push_str(&format!("&attempt={attempt}"));
+    }
+    url
 }
 
-/// A blocking HTTP client for one worker, with `pool` idle keep-alive
-/// connections, or none under [`ConnectionMode::New`].
-pub fn blocking_agent(pool: usize, mode: ConnectionMode) -> ureq::Agent {
-    let idle = match mode {
-        ConnectionMode::Reuse => pool.max(1),
-        ConnectionMode::New => 0,
-    };
-    ureq::Agent::config_builder()
-        .max_idle_connections(idle)
-        .max_idle_connections_per_host(idle)
-        .http_status_as_error(false)
-        // An HTTP_PROXY in the environment must not reroute loopback traffic.
-        .proxy(None)
-        .no_delay(true)
-        .build()
-        .into()
+/// How long the server asked the client to wait before retrying:
+/// `x-retry-after-ms` (the mock server's precise hint), else `Retry-After`
+/// in whole seconds (HTTP dates are not supported: treated as absent).
+fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    let get = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
+    get("x-retry-after-ms")
+        .map(Duration::from_millis)
+        .or_else(|| get("retry-after").map(Duration::from_secs))
+}
+
+/// The server's `x-lateness-us`, if it sent one.
+fn lateness(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get("x-lateness-us")
+        .and_then(|v| v.to_str().ok()?.parse().ok())
 }
 
 /// The send, head and last-byte times of one request, in [`mono_now_ns`].
@@ -179,11 +244,13 @@ impl Stamps {
         us_between(self.sent, self.done)
     }
 
-    /// The phases up to the body; `response_us + body_us == latency_us()` exactly.
-    fn phases(&self, run_start_ns: u64) -> Phases {
+    /// The phases up to the body; `response_us + body_us == latency_us()`
+    /// exactly. `first_sent` is when the task's first attempt was sent.
+    fn phases(&self, run_start_ns: u64, first_sent: u64) -> Phases {
         let response_us = us_between(self.sent, self.head);
         Phases {
-            queued_us: us_between(run_start_ns, self.sent),
+            queued_us: us_between(run_start_ns, first_sent),
+            retry_us: us_between(first_sent, self.sent),
             response_us,
             body_us: self.latency_us() - response_us.min(self.latency_us()),
             cpu_us: 0,
@@ -191,95 +258,193 @@ impl Stamps {
     }
 }
 
-/// Runs one task on a blocking client; `run_start_ns` is when the
-/// strategy's run started ([`mono_now_ns`]), for [`Phases::queued_us`].
-pub fn run_blocking(
-    agent: &ureq::Agent,
-    base_url: &str,
-    seed: u64,
-    spec: &TaskSpec,
-    run_start_ns: u64,
-) -> TaskOutcome {
-    let url = work_url(base_url, seed, spec);
-    let mut t = Stamps::new();
-    let fetched = (|| {
-        let mut resp = agent.get(&url).call().map_err(|e| match e {
-            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-                TaskError::Connect(io.to_string())
-            }
-            ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => {
-                TaskError::Connect(e.to_string())
-            }
-            other => TaskError::Request(other.to_string()),
-        })?;
-        t.head = mono_now_ns();
-        let status = resp.status().as_u16();
-        if status != 200 {
-            return Err(TaskError::Status(status));
-        }
-        let lateness = resp
-            .headers()
-            .get("x-lateness-us")
-            .and_then(|v| v.to_str().ok()?.parse().ok());
-        // One byte over the plan is enough to show the body is wrong.
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(spec.bytes as u64 + 1)
-            .read_to_vec()
-            .map_err(|e| TaskError::Body(e.to_string()))?;
-        Ok((body, lateness))
-    })();
-    t.done = mono_now_ns();
-    let latency_us = t.latency_us();
-    match fetched {
-        Ok((body, lateness)) => {
-            let (completed, cpu_us) = timed(|| Completed::from_body(&body, spec.cpu_units));
-            TaskOutcome {
-                id: spec.id,
-                result: Ok(completed),
-                latency_us,
-                server_lateness_us: lateness,
-                phases: Phases {
-                    cpu_us,
-                    ..t.phases(run_start_ns)
-                },
-            }
-        }
-        Err(e) => TaskOutcome {
-            id: spec.id,
-            result: Err(e),
-            latency_us,
-            server_lateness_us: None,
-            phases: Phases::default(),
-        },
+/// A blocking HTTP client for one worker: a ureq agent with `pool` idle
+/// keep-alive connections (none under [`ConnectionMode::New`]) and the run's
+/// [`Session`]. Cloning shares both.
+#[derive(Clone)]
+pub struct BlockingClient {
+    agent: ureq::Agent,
+    session: Arc<Session>,
+}
+
+impl BlockingClient {
+    pub fn new(pool: usize, mode: ConnectionMode, session: Arc<Session>) -> Self {
+        let idle = match mode {
+            ConnectionMode::Reuse => pool.max(1),
+            ConnectionMode::New => 0,
+        };
+        let timeout = Some(session.policy.timeout());
+        let agent = ureq::Agent::config_builder()
+            .max_idle_connections(idle)
+            .max_idle_connections_per_host(idle)
+            .http_status_as_error(false)
+            // An HTTP_PROXY in the environment must not reroute loopback traffic.
+            .proxy(None)
+            .no_delay(true)
+            // Idle timeouts, fixed per connection: set on the socket once,
+            // unlike timeout_global, which re-arms it before every read.
+            .timeout_connect(timeout)
+            .timeout_per_read(timeout)
+            .timeout_per_write(timeout)
+            .build()
+            .into();
+        Self { agent, session }
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.session
     }
 }
 
-/// An async HTTP client for one worker (clone it to share the pool); under
-/// [`ConnectionMode::New`] no connection is kept idle, so each request opens one.
-pub fn async_client(pool: usize, mode: ConnectionMode) -> anyhow::Result<reqwest::Client> {
-    let idle = match mode {
-        ConnectionMode::Reuse => pool.max(1),
-        ConnectionMode::New => 0,
-    };
-    Ok(reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(idle)
-        .tcp_nodelay(true)
-        .build()?)
+/// One attempt's result: the body and the server's lateness, or why not
+/// (with how long the server asked us to wait).
+type AttemptResult<B> = Result<(B, Option<u64>), (TaskError, Option<Duration>)>;
+
+fn ureq_error(e: ureq::Error, in_body: bool) -> TaskError {
+    match e {
+        ureq::Error::Timeout(which) => TaskError::Timeout(which.to_string()),
+        ureq::Error::Io(io) if io.raw_os_error() == Some(libc::EADDRNOTAVAIL) => {
+            TaskError::PortsExhausted(io.to_string())
+        }
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            TaskError::Connect(io.to_string())
+        }
+        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => {
+            TaskError::Connect(e.to_string())
+        }
+        other if in_body => TaskError::Body(other.to_string()),
+        other => TaskError::Request(other.to_string()),
+    }
+}
+
+fn attempt_blocking(
+    client: &BlockingClient,
+    spec: &TaskSpec,
+    attempt: u32,
+    t: &mut Stamps,
+) -> AttemptResult<Vec<u8>> {
+    let s = &client.session;
+    let url = work_url(&s.base_url, s.seed, spec, attempt);
+    let mut resp = client
+        .agent
+        .get(&url)
+        .call()
+        .map_err(|e| (ureq_error(e, false), None))?;
+    t.head = mono_now_ns();
+    let status = resp.status().as_u16();
+    if status != 200 {
+        return Err((TaskError::Status(status), retry_after(resp.headers())));
+    }
+    let lateness = lateness(resp.headers());
+    // One byte over the plan is enough to show the body is wrong.
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(spec.bytes as u64 + 1)
+        .read_to_vec()
+        .map_err(|e| (ureq_error(e, true), None))?;
+    Ok((body, lateness))
+}
+
+/// Runs one task on a blocking client: its attempts (paced by the rate
+/// limiter, retried with backoff as the policy says), then the CPU work.
+pub fn run_blocking(client: &BlockingClient, spec: &TaskSpec) -> TaskOutcome {
+    let s = &*client.session;
+    let mut first_sent = None;
+    let mut attempt = 0u32;
+    loop {
+        if let Some(wait) = s.pace() {
+            client::sleep_interruptible(wait);
+        }
+        if let Some(e) = s.stopped() {
+            return failed_after(spec.id, e, attempt, 0);
+        }
+        let mut t = Stamps::new();
+        let first = *first_sent.get_or_insert(t.sent);
+        let result = attempt_blocking(client, spec, attempt, &mut t);
+        t.done = mono_now_ns();
+        match result {
+            Ok((body, lateness)) => {
+                let (completed, cpu_us) = timed(|| Completed::from_body(&body, spec.cpu_units));
+                return TaskOutcome {
+                    id: spec.id,
+                    result: Ok(completed),
+                    latency_us: t.latency_us(),
+                    server_lateness_us: lateness,
+                    phases: Phases {
+                        cpu_us,
+                        ..t.phases(s.run_start_ns, first)
+                    },
+                    attempts: attempt + 1,
+                };
+            }
+            Err((e, asked)) => match s.retry_wait(spec.id, attempt, &e, asked) {
+                Some(wait) => {
+                    client::sleep_interruptible(wait);
+                    attempt += 1;
+                }
+                None => return failed_after(spec.id, e, attempt + 1, t.latency_us()),
+            },
+        }
+    }
+}
+
+/// A failed outcome after `attempts` requests, the last taking `latency_us`.
+fn failed_after(id: u64, e: TaskError, attempts: u32, latency_us: u64) -> TaskOutcome {
+    TaskOutcome {
+        id,
+        result: Err(e),
+        latency_us,
+        server_lateness_us: None,
+        phases: Phases::default(),
+        attempts,
+    }
+}
+
+/// An async HTTP client for one worker (clone it to share the pool) and the
+/// run's [`Session`]; under [`ConnectionMode::New`] no connection is kept
+/// idle, so each request opens one.
+#[derive(Clone)]
+pub struct AsyncClient {
+    client: reqwest::Client,
+    session: Arc<Session>,
+}
+
+impl AsyncClient {
+    pub fn new(pool: usize, mode: ConnectionMode, session: Arc<Session>) -> anyhow::Result<Self> {
+        let idle = match mode {
+            ConnectionMode::Reuse => pool.max(1),
+            ConnectionMode::New => 0,
+        };
+        let timeout = session.policy.timeout();
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(idle)
+            .tcp_nodelay(true)
+            // The same idle timeouts as the blocking client.
+            .connect_timeout(timeout)
+            .read_timeout(timeout)
+            .build()?;
+        Ok(Self { client, session })
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
 }
 
 /// What [`fetch_async`] got: the body, or why there is none.
 #[derive(Debug, Clone)]
 pub struct Fetched {
     pub body: Result<bytes::Bytes, TaskError>,
-    /// Send to last body byte, in µs.
+    /// Send to last body byte of the last attempt, in µs.
     pub latency_us: u64,
     pub server_lateness_us: Option<u64>,
-    /// Queued, response and body; `cpu_us` is the caller's to fill in. All
-    /// zero when the fetch failed.
+    /// Queued, retry, response and body; `cpu_us` is the caller's to fill
+    /// in. All zero when the fetch failed.
     pub phases: Phases,
+    /// Requests sent (1 + retries).
+    pub attempts: u32,
 }
 
 impl Fetched {
@@ -304,74 +469,108 @@ impl Fetched {
             latency_us: self.latency_us,
             server_lateness_us: self.server_lateness_us,
             phases,
+            attempts: self.attempts,
         }
     }
 }
 
-/// Fetches one task's body on an async client; the CPU work is the caller's,
-/// so strategies can run it inline or ship it elsewhere. `run_start_ns` is
-/// when the strategy's run started ([`mono_now_ns`]).
-pub async fn fetch_async(
-    client: &reqwest::Client,
-    base_url: &str,
-    seed: u64,
+fn reqwest_error(e: &reqwest::Error, in_body: bool) -> TaskError {
+    if e.is_timeout() {
+        TaskError::Timeout(error_chain(e))
+    } else if is_addr_not_avail(e) {
+        TaskError::PortsExhausted(error_chain(e))
+    } else if e.is_connect() {
+        TaskError::Connect(error_chain(e))
+    } else if in_body {
+        TaskError::Body(error_chain(e))
+    } else {
+        TaskError::Request(error_chain(e))
+    }
+}
+
+async fn attempt_async(
+    client: &AsyncClient,
     spec: &TaskSpec,
-    run_start_ns: u64,
-) -> Fetched {
-    let url = work_url(base_url, seed, spec);
-    let mut t = Stamps::new();
-    let result = async {
-        let resp = client.get(&url).send().await.map_err(|e| {
-            if e.is_connect() {
-                TaskError::Connect(error_chain(&e))
-            } else {
-                TaskError::Request(error_chain(&e))
+    attempt: u32,
+    t: &mut Stamps,
+) -> AttemptResult<bytes::Bytes> {
+    let s = &client.session;
+    let url = work_url(&s.base_url, s.seed, spec, attempt);
+    let resp = client
+        .client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| (reqwest_error(&e, false), None))?;
+    t.head = mono_now_ns();
+    let status = resp.status().as_u16();
+    if status != 200 {
+        return Err((TaskError::Status(status), retry_after(resp.headers())));
+    }
+    let lateness = lateness(resp.headers());
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| (reqwest_error(&e, true), None))?;
+    Ok((body, lateness))
+}
+
+/// Fetches one task's body on an async client, with the policy's pacing and
+/// retries; the CPU work is the caller's, so strategies can run it inline or
+/// ship it elsewhere.
+pub async fn fetch_async(client: &AsyncClient, spec: &TaskSpec) -> Fetched {
+    let s = &*client.session;
+    let mut first_sent = None;
+    let mut attempt = 0u32;
+    loop {
+        if let Some(wait) = s.pace() {
+            tokio::time::sleep(wait).await;
+        }
+        if let Some(e) = s.stopped() {
+            return Fetched {
+                body: Err(e),
+                latency_us: 0,
+                server_lateness_us: None,
+                phases: Phases::default(),
+                attempts: attempt,
+            };
+        }
+        let mut t = Stamps::new();
+        let first = *first_sent.get_or_insert(t.sent);
+        let result = attempt_async(client, spec, attempt, &mut t).await;
+        t.done = mono_now_ns();
+        match result {
+            Ok((body, lateness)) => {
+                return Fetched {
+                    body: Ok(body),
+                    latency_us: t.latency_us(),
+                    server_lateness_us: lateness,
+                    phases: t.phases(s.run_start_ns, first),
+                    attempts: attempt + 1,
+                }
             }
-        })?;
-        t.head = mono_now_ns();
-        let status = resp.status().as_u16();
-        if status != 200 {
-            return Err(TaskError::Status(status));
+            Err((e, asked)) => match s.retry_wait(spec.id, attempt, &e, asked) {
+                Some(wait) => {
+                    client::sleep_interruptible_async(wait).await;
+                    attempt += 1;
+                }
+                None => {
+                    return Fetched {
+                        body: Err(e),
+                        latency_us: t.latency_us(),
+                        server_lateness_us: None,
+                        phases: Phases::default(),
+                        attempts: attempt + 1,
+                    }
+                }
+            },
         }
-        let lateness = resp
-            .headers()
-            .get("x-lateness-us")
-            .and_then(|v| v.to_str().ok()?.parse().ok());
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| TaskError::Body(error_chain(&e)))?;
-        Ok((body, lateness))
-    }
-    .await;
-    t.done = mono_now_ns();
-    let latency_us = t.latency_us();
-    match result {
-        Ok((body, lateness)) => Fetched {
-            body: Ok(body),
-            latency_us,
-            server_lateness_us: lateness,
-            phases: t.phases(run_start_ns),
-        },
-        Err(e) => Fetched {
-            body: Err(e),
-            latency_us,
-            server_lateness_us: None,
-            phases: Phases::default(),
-        },
     }
 }
 
-/// Runs one task on an async client with its CPU work inline; `run_start_ns`
-/// as for [`fetch_async`].
-pub async fn run_async(
-    client: &reqwest::Client,
-    base_url: &str,
-    seed: u64,
-    spec: &TaskSpec,
-    run_start_ns: u64,
-) -> TaskOutcome {
-    let fetched = fetch_async(client, base_url, seed, spec, run_start_ns).await;
+/// Runs one task on an async client with its CPU work inline.
+pub async fn run_async(client: &AsyncClient, spec: &TaskSpec) -> TaskOutcome {
+    let fetched = fetch_async(client, spec).await;
     let (result, cpu_us) = timed(|| match &fetched.body {
         Ok(body) => Ok(Completed::from_body(body, spec.cpu_units)),
         Err(e) => Err(e.clone()),
@@ -414,12 +613,13 @@ mod tests {
             head: 10_021_899,
             done: 10_022_000,
         };
-        let p = t.phases(1_000_000);
+        let p = t.phases(1_000_000, 10_000_900);
         assert_eq!(p.queued_us, 9_000);
+        assert_eq!(p.retry_us, 0);
         assert_eq!(p.response_us, 20);
         assert_eq!(p.response_us + p.body_us, t.latency_us());
         assert_eq!(t.latency_us(), 21);
         // A start after the send (a clock mix-up) reads as zero, never wraps.
-        assert_eq!(t.phases(u64::MAX).queued_us, 0);
+        assert_eq!(t.phases(u64::MAX, 10_000_900).queued_us, 0);
     }
 }

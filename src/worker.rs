@@ -27,6 +27,7 @@ use anyhow::{anyhow, bail, Context};
 use clap::{Args, ValueEnum};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
+use crate::client::{ClientPolicy, Session};
 use crate::ipc::{self, FromWorker, ToWorker, PROTOCOL_VERSION};
 use crate::strategy::{ChildUsage, ConnectionMode};
 use crate::task;
@@ -87,6 +88,24 @@ pub struct WorkerArgs {
     /// ([`task::mono_now_ns`]): tasks' queued time is measured from it.
     #[arg(long, default_value_t = 0)]
     pub run_start_ns: u64,
+    /// The client policy (timeout, retries, rate, deadline) as JSON.
+    #[arg(long, value_parser = parse_policy, default_value = "{}")]
+    pub policy: ClientPolicy,
+}
+
+fn parse_policy(s: &str) -> Result<ClientPolicy, String> {
+    if s == "{}" {
+        return Ok(ClientPolicy::default());
+    }
+    serde_json::from_str(s).map_err(|e| format!("not a client policy: {e}"))
+}
+
+/// Kills every live worker process (the second Ctrl-C: no time to be polite).
+pub fn kill_all_workers() {
+    for pid in live_worker_pids() {
+        // SAFETY: kill only sends a signal to a child we started and have not reaped.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    }
 }
 
 /// Asks the kernel to SIGKILL this process when its parent dies; returns
@@ -124,6 +143,8 @@ pub fn run_worker(args: &WorkerArgs) -> anyhow::Result<()> {
     if !die_with_parent() {
         return Ok(());
     }
+    // The parent forwards Ctrl-C as SIGINT: stop starting tasks, answer for the rest.
+    crate::interrupt::install_worker();
     let mut input = BufReader::with_capacity(256 * 1024, std::io::stdin().lock());
     let mut out = BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     ipc::write_frame(
@@ -136,19 +157,13 @@ pub fn run_worker(args: &WorkerArgs) -> anyhow::Result<()> {
     out.flush()?;
     match args.mode {
         WorkerMode::Tasks => {
-            let agent = task::blocking_agent(args.pool, args.connection);
+            let client = task::BlockingClient::new(args.pool, args.connection, session(args));
             while let Some(msg) = ipc::read_frame::<ToWorker>(&mut input)? {
                 let ToWorker::Tasks(specs) = msg else {
                     bail!("a tasks worker was sent CPU jobs");
                 };
                 for spec in &specs {
-                    let outcome = task::run_blocking(
-                        &agent,
-                        &args.base_url,
-                        args.seed,
-                        spec,
-                        args.run_start_ns,
-                    );
+                    let outcome = task::run_blocking(&client, spec);
                     ipc::write_frame(&mut out, &FromWorker::Outcome(outcome))?;
                     out.flush()?;
                 }
@@ -179,6 +194,16 @@ pub fn run_worker(args: &WorkerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The session of a worker's requests, from its flags.
+fn session(args: &WorkerArgs) -> Arc<Session> {
+    Arc::new(Session::new(
+        &args.base_url,
+        args.seed,
+        args.run_start_ns,
+        args.policy,
+    ))
+}
+
 /// Async-tasks mode: a current-thread runtime with `in_flight` requests at
 /// once; a reader thread feeds it tasks and a writer thread sends outcomes, so
 /// the event loop never blocks on a pipe.
@@ -186,7 +211,11 @@ fn run_async_worker(args: &WorkerArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let client = task::async_client(args.pool.max(args.in_flight), args.connection)?;
+    let client = task::AsyncClient::new(
+        args.pool.max(args.in_flight),
+        args.connection,
+        session(args),
+    )?;
     let (spec_tx, mut spec_rx) = tokio::sync::mpsc::unbounded_channel();
     let reader = std::thread::Builder::new()
         .name("worker-reader".into())
@@ -218,8 +247,6 @@ fn run_async_worker(args: &WorkerArgs) -> anyhow::Result<()> {
             }
             Ok(())
         })?;
-    let base: Arc<str> = Arc::from(args.base_url.as_str());
-    let (seed, run_start_ns) = (args.seed, args.run_start_ns);
     let limit = Arc::new(tokio::sync::Semaphore::new(args.in_flight.max(1)));
     runtime.block_on(async {
         let mut set = tokio::task::JoinSet::new();
@@ -232,9 +259,9 @@ fn run_async_worker(args: &WorkerArgs) -> anyhow::Result<()> {
             let Some(spec) = spec_rx.recv().await else {
                 break;
             };
-            let (client, base, out_tx) = (client.clone(), base.clone(), out_tx.clone());
+            let (client, out_tx) = (client.clone(), out_tx.clone());
             set.spawn(async move {
-                let outcome = task::run_async(&client, &base, seed, &spec, run_start_ns).await;
+                let outcome = task::run_async(&client, &spec).await;
                 drop(permit);
                 let _ = out_tx.send(FromWorker::Outcome(outcome));
             });
@@ -265,6 +292,8 @@ pub struct WorkerSpawn {
     pub in_flight: usize,
     /// The run's start ([`task::mono_now_ns`]), passed as `--run-start-ns`.
     pub run_start_ns: u64,
+    /// The client policy of this worker (its share of the rate limit), passed as `--policy`.
+    pub policy: ClientPolicy,
 }
 
 /// What the parent hears from its workers.
@@ -331,6 +360,10 @@ impl WorkerSet {
                 .args(["--connection", connection_name(spec.connection)])
                 .args(["--in-flight", &spec.in_flight.to_string()])
                 .args(["--run-start-ns", &spec.run_start_ns.to_string()])
+                .args([
+                    "--policy",
+                    &serde_json::to_string(&spec.policy).expect("a policy always serialises"),
+                ])
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())

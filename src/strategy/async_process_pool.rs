@@ -17,6 +17,7 @@ use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinSet;
 
 use super::{RunContext, Strategy, StrategyKind, StrategyRun};
+use crate::client::ClientPolicy;
 use crate::ipc::{CpuJob, FromWorker, ToWorker};
 use crate::plan::{self, TaskPlan};
 use crate::task::{self, Completed, TaskError, TaskOutcome};
@@ -51,6 +52,7 @@ impl Strategy for AsyncProcessPool {
             connection: ctx.connection,
             in_flight: 1,
             run_start_ns,
+            policy: ClientPolicy::default(),
         };
         let set = WorkerSet::spawn(w, &spawn).context("starting the CPU worker processes")?;
         let (jobs_tx, jobs_rx) = unbounded::<(CpuJob, Reply)>();
@@ -63,9 +65,11 @@ impl Strategy for AsyncProcessPool {
             .enable_all()
             .build()
             .context("cannot start the tokio runtime")?;
-        let client = task::async_client(ctx.concurrency, ctx.connection)?;
-        let base: Arc<str> = Arc::from(ctx.base_url.as_str());
-        let seed = plan.seed;
+        let client = task::AsyncClient::new(
+            ctx.concurrency,
+            ctx.connection,
+            ctx.session(plan.seed, run_start_ns),
+        )?;
         let limit = Arc::new(Semaphore::new(ctx.concurrency));
         let outcomes = runtime.block_on(async {
             let mut set = JoinSet::new();
@@ -76,12 +80,11 @@ impl Strategy for AsyncProcessPool {
                     .acquire_owned()
                     .await
                     .expect("semaphore is never closed");
-                let (client, base, jobs_tx) = (client.clone(), base.clone(), jobs_tx.clone());
+                let (client, jobs_tx) = (client.clone(), jobs_tx.clone());
                 set.spawn(async move {
                     // Held across fetch and CPU work: at most C bodies are in the system.
                     let _permit = permit;
-                    let fetched =
-                        task::fetch_async(&client, &base, seed, &spec, run_start_ns).await;
+                    let fetched = task::fetch_async(&client, &spec).await;
                     // From handing the body to the bridge to having the result
                     // back: the worker's CPU plus the wait for it and the IPC.
                     let handed_off = task::mono_now_ns();

@@ -51,13 +51,15 @@ impl Strategy for AsyncRayon {
             .enable_all()
             .build()
             .context("cannot start the tokio runtime")?;
-        let client = task::async_client(ctx.concurrency, ctx.connection)?;
-        let base = Arc::<str>::from(ctx.base_url.as_str());
-        let seed = plan.seed;
+        let client = task::AsyncClient::new(
+            ctx.concurrency,
+            ctx.connection,
+            ctx.session(plan.seed, run_start_ns),
+        )?;
         let outcomes = runtime.block_on(super::run_bounded(&plan.specs, ctx.concurrency, |spec| {
-            let (client, base, pool) = (client.clone(), base.clone(), pool.clone());
+            let (client, pool) = (client.clone(), pool.clone());
             async move {
-                let fetched = task::fetch_async(&client, &base, seed, &spec, run_start_ns).await;
+                let fetched = task::fetch_async(&client, &spec).await;
                 // Measured here, on the event loop: from handing the body to
                 // the pool to having the result back (Phases::cpu_us).
                 let handed_off = task::mono_now_ns();

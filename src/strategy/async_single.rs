@@ -9,8 +9,6 @@
 //! CPU work stalls the loop, so a CPU-heavy plan runs about as fast as
 //! sequential: that is what the model costs.
 
-use std::sync::Arc;
-
 use anyhow::Context;
 
 use super::{RunContext, Strategy, StrategyKind, StrategyRun};
@@ -37,12 +35,14 @@ impl Strategy for AsyncSingle {
             .enable_all()
             .build()
             .context("cannot start the tokio runtime")?;
-        let client = task::async_client(ctx.concurrency, ctx.connection)?;
-        let base = Arc::<str>::from(ctx.base_url.as_str());
-        let seed = plan.seed;
+        let client = task::AsyncClient::new(
+            ctx.concurrency,
+            ctx.connection,
+            ctx.session(plan.seed, run_start_ns),
+        )?;
         let outcomes = runtime.block_on(super::run_bounded(&plan.specs, ctx.concurrency, |spec| {
-            let (client, base) = (client.clone(), base.clone());
-            async move { task::run_async(&client, &base, seed, &spec, run_start_ns).await }
+            let client = client.clone();
+            async move { task::run_async(&client, &spec).await }
         }));
         Ok(StrategyRun {
             outcomes,

@@ -37,9 +37,11 @@ impl Strategy for AsyncTokio {
             .enable_all()
             .build()
             .context("cannot start the tokio runtime")?;
-        let client = task::async_client(ctx.concurrency, ctx.connection)?;
-        let base = Arc::<str>::from(ctx.base_url.as_str());
-        let seed = plan.seed;
+        let client = task::AsyncClient::new(
+            ctx.concurrency,
+            ctx.connection,
+            ctx.session(plan.seed, run_start_ns),
+        )?;
         let limit = Arc::new(Semaphore::new(ctx.concurrency));
         let outcomes = runtime.block_on(async {
             let mut set = JoinSet::new();
@@ -51,10 +53,10 @@ impl Strategy for AsyncTokio {
                     .acquire_owned()
                     .await
                     .expect("semaphore is never closed");
-                let (client, base) = (client.clone(), base.clone());
+                let client = client.clone();
                 set.spawn(async move {
                     let _permit = permit;
-                    task::run_async(&client, &base, seed, &spec, run_start_ns).await
+                    task::run_async(&client, &spec).await
                 });
                 // Collect what has finished so memory stays bounded by C.
                 while let Some(done) = set.try_join_next() {

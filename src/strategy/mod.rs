@@ -36,6 +36,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+use crate::client::{ClientPolicy, Session};
 use crate::plan::{self, TaskPlan, TaskSpec};
 use crate::task::{self, TaskError, TaskOutcome};
 
@@ -60,6 +61,8 @@ pub struct RunContext {
     /// The concbench executable that process strategies re-execute as workers;
     /// `None` is [`crate::server::concbench_exe`] (`CONCBENCH_EXE` or this executable).
     pub worker_exe: Option<std::path::PathBuf>,
+    /// Timeout, retries, rate limit and deadline of every request (the same for every strategy).
+    pub policy: ClientPolicy,
 }
 
 impl RunContext {
@@ -74,7 +77,20 @@ impl RunContext {
             schedule: Schedule::Dynamic,
             batch: 1,
             worker_exe: None,
+            policy: ClientPolicy::default(),
         }
+    }
+
+    /// What every request of a run started at `run_start_ns` shares, for a
+    /// client in this process that has `share` of the rate limit (1.0 unless
+    /// the client's budget is split between processes).
+    pub fn session(&self, seed: u64, run_start_ns: u64) -> std::sync::Arc<Session> {
+        std::sync::Arc::new(Session::new(
+            &self.base_url,
+            seed,
+            run_start_ns,
+            self.policy,
+        ))
     }
 
     /// The executable to start workers from.
@@ -282,17 +298,9 @@ pub(super) const THREAD_STACK_BYTES: usize = 256 * 1024;
 
 /// [`task::run_blocking`], with a panic turned into a failed outcome for
 /// that task: the thread survives, and the run still has one outcome per task.
-pub(super) fn run_blocking_guarded(
-    agent: &ureq::Agent,
-    base_url: &str,
-    seed: u64,
-    spec: &TaskSpec,
-    run_start_ns: u64,
-) -> TaskOutcome {
-    panic::catch_unwind(AssertUnwindSafe(|| {
-        task::run_blocking(agent, base_url, seed, spec, run_start_ns)
-    }))
-    .unwrap_or_else(|p| plan::failed(spec.id, TaskError::Worker(panic_message(p.as_ref()))))
+pub(super) fn run_blocking_guarded(client: &task::BlockingClient, spec: &TaskSpec) -> TaskOutcome {
+    panic::catch_unwind(AssertUnwindSafe(|| task::run_blocking(client, spec)))
+        .unwrap_or_else(|p| plan::failed(spec.id, TaskError::Worker(panic_message(p.as_ref()))))
 }
 
 /// What a panic said, for a [`TaskError::Worker`].
@@ -445,6 +453,7 @@ mod tests {
                     latency_us: 0,
                     server_lateness_us: None,
                     phases: Default::default(),
+                    attempts: 1,
                 }
             }
         }));

@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use crossbeam_channel::bounded;
 
 use super::{ChildUsage, RunContext, Strategy, StrategyKind, StrategyRun};
+use crate::client::ClientPolicy;
 use crate::ipc::{FromWorker, ToWorker};
 use crate::plan::{self, TaskPlan};
 use crate::task::{TaskError, TaskOutcome};
@@ -45,7 +46,13 @@ impl Strategy for ProcessPerTask {
             connection: ctx.connection,
             in_flight: 1,
             run_start_ns,
+            // The parent paces the spawns; a child's own retries are not paced.
+            policy: ClientPolicy {
+                rate_per_s: None,
+                ..ctx.policy
+            },
         };
+        let session = ctx.session(plan.seed, run_start_ns);
         let c = ctx.concurrency.min(plan.specs.len()).max(1);
         // A token per live process: taking one blocks until a process has ended.
         let (tokens_tx, tokens_rx) = bounded::<()>(c);
@@ -58,6 +65,18 @@ impl Strategy for ProcessPerTask {
         std::thread::scope(|scope| {
             for spec in &plan.specs {
                 tokens_rx.recv().expect("the sender lives in this scope");
+                if let Some(wait) = session.pace() {
+                    crate::client::sleep_interruptible(wait);
+                }
+                // Interrupted or past the deadline: no process for a task that cannot start.
+                if let Some(e) = session.stopped() {
+                    outcomes
+                        .lock()
+                        .expect("outcomes lock")
+                        .push(plan::failed(spec.id, e));
+                    let _ = tokens_tx.send(());
+                    continue;
+                }
                 let (spawn, tokens_tx, outcomes, usages) = (&spawn, &tokens_tx, &outcomes, &usages);
                 let (live, most_live) = (&live, &most_live);
                 let started = std::thread::Builder::new()

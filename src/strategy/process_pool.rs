@@ -41,6 +41,7 @@ impl Strategy for ProcessPool {
             connection: ctx.connection,
             in_flight: 1,
             run_start_ns,
+            policy: ctx.policy.share(w),
         };
         let mut set = WorkerSet::spawn(w, &spawn).context("starting the process pool")?;
         // One batch running and one queued keeps a worker busy between messages.

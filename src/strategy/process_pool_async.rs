@@ -44,6 +44,7 @@ impl Strategy for ProcessPoolAsync {
             connection: ctx.connection,
             in_flight: k,
             run_start_ns,
+            policy: ctx.policy.share(w),
         };
         let mut set = WorkerSet::spawn(w, &spawn).context("starting the async process pool")?;
         // Keep each worker k requests busy plus as many queued, so a slot never waits on the parent.

@@ -40,14 +40,17 @@ impl Strategy for Rayon {
             .stack_size(THREAD_STACK_BYTES)
             .build()
             .context("cannot start the rayon pool")?;
-        let agent = task::blocking_agent(workers, ctx.connection);
-        let (base, seed) = (ctx.base_url.as_str(), plan.seed);
+        let client = task::BlockingClient::new(
+            workers,
+            ctx.connection,
+            ctx.session(plan.seed, run_start_ns),
+        );
         // A panicking task is caught per task, so `par_iter` never unwinds
         // and every task still gets its outcome.
         let outcomes = pool.install(|| {
             plan.specs
                 .par_iter()
-                .map(|spec| super::run_blocking_guarded(&agent, base, seed, spec, run_start_ns))
+                .map(|spec| super::run_blocking_guarded(&client, spec))
                 .collect()
         });
         Ok(StrategyRun {

@@ -23,11 +23,12 @@ impl Strategy for Sequential {
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
         let run_start_ns = task::mono_now_ns();
-        let agent = task::blocking_agent(1, ctx.connection);
+        let client =
+            task::BlockingClient::new(1, ctx.connection, ctx.session(plan.seed, run_start_ns));
         let outcomes = plan
             .specs
             .iter()
-            .map(|spec| task::run_blocking(&agent, &ctx.base_url, plan.seed, spec, run_start_ns))
+            .map(|spec| task::run_blocking(&client, spec))
             .collect();
         Ok(StrategyRun {
             outcomes,

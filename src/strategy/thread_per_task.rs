@@ -49,7 +49,8 @@ impl Strategy for ThreadPerTask {
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
         let run_start_ns = task::mono_now_ns();
         let slots = ctx.concurrency.max(1);
-        let agent = task::blocking_agent(slots, ctx.connection);
+        let session = ctx.session(plan.seed, run_start_ns);
+        let client = task::BlockingClient::new(slots, ctx.connection, session.clone());
         let (slot_tx, slot_rx) = bounded::<()>(slots);
         for _ in 0..slots {
             slot_tx
@@ -64,20 +65,19 @@ impl Strategy for ThreadPerTask {
             slot_rx
                 .recv()
                 .expect("the spawner holds a sender, so the channel stays open");
+            // Interrupted or past the deadline: no thread for a task that cannot start.
+            if let Some(e) = session.stopped() {
+                outcomes.push(plan::failed(spec.id, e));
+                continue;
+            }
             let slot = Slot(slot_tx.clone());
-            let (agent, out, base, seed) = (
-                agent.clone(),
-                out_tx.clone(),
-                ctx.base_url.clone(),
-                plan.seed,
-            );
+            let (client, out) = (client.clone(), out_tx.clone());
             let spawned = thread::Builder::new()
                 .name(format!("concbench-task-{}", spec.id))
                 .stack_size(THREAD_STACK_BYTES)
                 .spawn(move || {
                     let _slot = slot;
-                    let outcome =
-                        super::run_blocking_guarded(&agent, &base, seed, &spec, run_start_ns);
+                    let outcome = super::run_blocking_guarded(&client, &spec);
                     let _ = out.send(outcome);
                 });
             match spawned {

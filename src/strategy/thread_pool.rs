@@ -36,7 +36,11 @@ impl Strategy for ThreadPool {
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
         let run_start_ns = task::mono_now_ns();
         let workers = ctx.concurrency.max(1);
-        let agent = task::blocking_agent(workers, ctx.connection);
+        let client = task::BlockingClient::new(
+            workers,
+            ctx.connection,
+            ctx.session(plan.seed, run_start_ns),
+        );
         let (job_tx, job_rx) = unbounded::<TaskSpec>();
         for &spec in &plan.specs {
             job_tx.send(spec).expect("the receiver is held here");
@@ -47,20 +51,13 @@ impl Strategy for ThreadPool {
         let mut handles = Vec::with_capacity(workers);
         let mut spawn_error = None;
         for i in 0..workers {
-            let (agent, jobs, out, base, seed) = (
-                agent.clone(),
-                job_rx.clone(),
-                out_tx.clone(),
-                ctx.base_url.clone(),
-                plan.seed,
-            );
+            let (client, jobs, out) = (client.clone(), job_rx.clone(), out_tx.clone());
             let spawned = thread::Builder::new()
                 .name(format!("concbench-pool-{i}"))
                 .stack_size(THREAD_STACK_BYTES)
                 .spawn(move || {
                     for spec in jobs.iter() {
-                        let outcome =
-                            super::run_blocking_guarded(&agent, &base, seed, &spec, run_start_ns);
+                        let outcome = super::run_blocking_guarded(&client, &spec);
                         if out.send(outcome).is_err() {
                             return;
                         }
