@@ -122,8 +122,14 @@ fn hot_paths(c: &mut Criterion) {
 
     // Per-request dispatch: one keep-alive request of 16 KiB with no latency, checksummed.
     let server = MockServer::start(ServerConfig::default()).expect("mock server starts");
-    let agent = task::blocking_agent(1, Default::default());
     let url = server.url();
+    let session = std::sync::Arc::new(concbench::client::Session::new(
+        &url,
+        3,
+        task::mono_now_ns(),
+        Default::default(),
+    ));
+    let client = task::BlockingClient::new(1, Default::default(), session);
     let spec = concbench::plan::TaskSpec {
         id: 1,
         latency_us: 0,
@@ -131,7 +137,7 @@ fn hot_paths(c: &mut Criterion) {
         cpu_units: 0,
     };
     g.bench_function("blocking_request_16KiB", |b| {
-        b.iter(|| task::run_blocking(&agent, &url, 3, &spec, task::mono_now_ns()))
+        b.iter(|| task::run_blocking(&client, &spec))
     });
     g.finish();
     server.shutdown();
