@@ -176,7 +176,7 @@ pub fn run_workload(
     let rounds_total = options.warmup + repeat;
     let mut rounds: Vec<Vec<StrategyResult>> = vec![Vec::new(); kinds.len()];
     let mut interrupted = false;
-    'rounds: for round in 0..rounds_total {
+    for round in 0..rounds_total {
         let mut order: Vec<usize> = (0..kinds.len()).collect();
         if rounds_total > 1 {
             shuffle(
@@ -212,7 +212,7 @@ pub fn run_workload(
                     eprintln!(" interrupted");
                 }
                 interrupted = true;
-                break 'rounds;
+                break;
             }
             if show {
                 eprintln!(" {:.2}s, efficiency {:.2}", row.wall_s, row.efficiency);
@@ -229,6 +229,9 @@ pub fn run_workload(
             if !warm {
                 rounds[k].push(row);
             }
+        }
+        if interrupted {
+            break;
         }
     }
     let results = rounds

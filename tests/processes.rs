@@ -8,13 +8,13 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::{assert_nothing_left, spawn_tagged, tag, wait_for_workers};
 
 use concbench::runner::run_workload;
 use concbench::strategy::{Schedule, StrategyKind};
 
-const EXE: &str = env!("CARGO_BIN_EXE_concbench");
 const PROCESS_KINDS: &[StrategyKind] = &[
     StrategyKind::ProcessPerTask,
     StrategyKind::ProcessPool,
@@ -50,89 +50,6 @@ fn process_strategies_verify_every_checksum_and_count_their_children() {
         }
         let ppt = &report.results[0];
         assert_eq!(ppt.processes_started, 30, "one process per task");
-    }
-}
-
-fn tag() -> String {
-    format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
-}
-
-/// Live processes (not zombies) whose environment carries `CONCBENCH_TEST_TAG=tag`.
-fn tagged(tag: &str) -> Vec<(u32, String)> {
-    let needle = format!("CONCBENCH_TEST_TAG={tag}");
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
-            continue;
-        };
-        if !env.split(|&b| b == 0).any(|kv| kv == needle.as_bytes()) {
-            continue;
-        }
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        if stat
-            .rsplit_once(')')
-            .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
-        {
-            continue;
-        }
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        found.push((pid, String::from_utf8_lossy(&cmd).replace('\0', " ")));
-    }
-    found
-}
-
-fn spawn_tagged(tag: &str, args: &[&str], extra_env: &[(&str, &str)]) -> Child {
-    let mut cmd = Command::new(EXE);
-    cmd.args(args)
-        .env("CONCBENCH_TEST_TAG", tag)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in extra_env {
-        cmd.env(k, v);
-    }
-    cmd.spawn().unwrap()
-}
-
-/// Waits until at least `n` tagged workers run.
-fn wait_for_workers(tag: &str, n: usize) -> Vec<u32> {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let workers: Vec<u32> = tagged(tag)
-            .into_iter()
-            .filter(|(_, cmd)| cmd.contains("__worker"))
-            .map(|(pid, _)| pid)
-            .collect();
-        if workers.len() >= n {
-            return workers;
-        }
-        assert!(Instant::now() < deadline, "workers never appeared");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn assert_nothing_left(tag: &str, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(3);
-    loop {
-        let left = tagged(tag);
-        if left.is_empty() {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: processes outlived the run: {left:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -209,10 +126,17 @@ fn process_pool_leaves_no_worker_after_ctrl_c() {
     let tag = tag();
     let mut child = spawn_tagged(&tag, LONG_POOL, &[]);
     wait_for_workers(&tag, 2);
+    let interrupted = Instant::now();
     // SAFETY: kill(2) on a child we spawned.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
-    assert!(!status.success());
+    // Stops within a second (20 ms requests in flight finish; no new ones start).
+    assert!(
+        interrupted.elapsed() < Duration::from_secs(1),
+        "took {:?} to stop",
+        interrupted.elapsed()
+    );
+    assert_eq!(status.code(), Some(130));
     assert_nothing_left(&tag, "Ctrl-C");
 }
 
