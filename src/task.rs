@@ -622,4 +622,41 @@ mod tests {
         // A start after the send (a clock mix-up) reads as zero, never wraps.
         assert_eq!(t.phases(u64::MAX, 10_000_900).queued_us, 0);
     }
+
+    #[test]
+    fn running_out_of_ephemeral_ports_is_named_as_such_on_both_clients() {
+        let io = || std::io::Error::from_raw_os_error(libc::EADDRNOTAVAIL);
+        let e = ureq_error(ureq::Error::Io(io()), false);
+        assert_eq!(e.cause(), "ports_exhausted");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("EADDRNOTAVAIL")
+                && msg.contains("ephemeral ports")
+                && msg.contains("--connection reuse"),
+            "{msg}"
+        );
+        // reqwest hides the I/O error deep in its source chain.
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("client error (Connect)")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        assert!(is_addr_not_avail(&Outer(io())));
+        assert!(!is_addr_not_avail(&Outer(
+            std::io::Error::from_raw_os_error(libc::ECONNREFUSED)
+        )));
+        // Refused connections stay `connect`, timeouts `timeout`.
+        let refused = std::io::Error::from_raw_os_error(libc::ECONNREFUSED);
+        assert_eq!(
+            ureq_error(ureq::Error::Io(refused), false).cause(),
+            "connect"
+        );
+    }
 }

@@ -1,0 +1,162 @@
+//! The client policy holds for a strategy of every family (threads, processes,
+//! async): the rate limiter spaces requests, the deadline ends a run on time
+//! with the rest counted as `deadline`, and the timeout turns a server that
+//! never answers into failures with cause `timeout` instead of a hung run.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use concbench::client::ClientPolicy;
+use concbench::runner::{run_workload, RunOptions};
+use concbench::strategy::StrategyKind;
+
+/// One strategy of each family.
+const FAMILIES: &[StrategyKind] = &[
+    StrategyKind::ThreadPool,
+    StrategyKind::ProcessPool,
+    StrategyKind::Async,
+];
+
+fn with_policy(policy: ClientPolicy) -> RunOptions {
+    RunOptions {
+        policy,
+        ..common::options()
+    }
+}
+
+#[test]
+fn the_rate_limiter_spaces_requests_for_every_family() {
+    let server = common::server();
+    let mut w = common::small(60, "0");
+    w.concurrency = 8;
+    let options = with_policy(ClientPolicy {
+        rate_per_s: Some(100.0),
+        ..ClientPolicy::default()
+    });
+    let report = run_workload(&w, FAMILIES, &common::target(&server.url()), &options).unwrap();
+    for r in &report.results {
+        assert_eq!((r.tasks_ok, r.tasks_failed), (60, 0), "{}", r.strategy);
+        // 60 requests at 100/s: the last starts 0.59 s after the first; no
+        // faster, and not throttled to a crawl either.
+        assert!(
+            (0.5..2.0).contains(&r.wall_s),
+            "{}: {} s for 60 requests at 100/s",
+            r.strategy,
+            r.wall_s
+        );
+    }
+}
+
+#[test]
+fn a_deadline_ends_the_run_on_time_and_counts_what_was_left() {
+    let server = common::server();
+    // 2 in flight × 20 ms: 200 tasks would take 2 s; the deadline is 0.4 s.
+    let mut w = common::small(200, "20ms");
+    w.concurrency = 2;
+    let options = RunOptions {
+        workers: Some(2),
+        ..with_policy(ClientPolicy {
+            deadline_ms: Some(400),
+            ..ClientPolicy::default()
+        })
+    };
+    let report = run_workload(&w, FAMILIES, &common::target(&server.url()), &options).unwrap();
+    for r in &report.results {
+        assert!(r.wall_s < 1.2, "{}: {} s", r.strategy, r.wall_s);
+        assert!(r.tasks_ok >= 10, "{}: {} ok", r.strategy, r.tasks_ok);
+        assert_eq!(r.tasks_ok + r.tasks_failed, 200, "{}", r.strategy);
+        assert_eq!(
+            r.failures.get("deadline"),
+            Some(&r.tasks_failed),
+            "{}: {:?}",
+            r.strategy,
+            r.failures
+        );
+        // Every request the client sent reached the server and was served.
+        assert_eq!(r.requests_sent, r.tasks_ok, "{}", r.strategy);
+    }
+}
+
+/// Answers the control endpoints; `/work` requests are read and never answered.
+fn stalling_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut out = stream;
+                loop {
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut header = String::new();
+                    while reader.read_line(&mut header).unwrap_or(0) > 2 {
+                        header.clear();
+                    }
+                    let target = request_line.split_whitespace().nth(1).unwrap_or("/");
+                    let body: &[u8] = if target.starts_with("/health") {
+                        b"ok\n"
+                    } else if target.starts_with("/stats") {
+                        br#"{"pid":0,"served":0,"in_flight":0,"max_in_flight":0,"bytes_sent":0,"bad_requests":0,"lateness_us":{"count":0,"mean":0.0,"p50":0,"p99":0,"max":0},"cpu_user_s":0.0,"cpu_sys_s":0.0,"threads":1,"uptime_s":0.0}"#
+                    } else {
+                        // Stall: hold the connection, say nothing.
+                        std::thread::sleep(Duration::from_secs(20));
+                        return;
+                    };
+                    let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len());
+                    if out
+                        .write_all(head.as_bytes())
+                        .and_then(|_| out.write_all(body))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn a_server_that_never_answers_fails_requests_with_timeout_instead_of_hanging() {
+    let url = stalling_server();
+    let mut w = common::small(4, "1ms");
+    w.concurrency = 4;
+    let options = with_policy(ClientPolicy {
+        timeout_ms: 300,
+        ..ClientPolicy::default()
+    });
+    let kinds = [
+        StrategyKind::Sequential,
+        StrategyKind::ThreadPool,
+        StrategyKind::ProcessPool,
+        StrategyKind::Async,
+    ];
+    let started = Instant::now();
+    let report = run_workload(&w, &kinds, &common::target(&url), &options).unwrap();
+    // Sequential alone waits 4 × 0.3 s; nothing may wait for the 20 s stall.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    for r in &report.results {
+        assert_eq!((r.tasks_ok, r.tasks_failed), (0, 4), "{}", r.strategy);
+        assert_eq!(
+            r.failures.get("timeout"),
+            Some(&4),
+            "{}: {:?}",
+            r.strategy,
+            r.failures
+        );
+        let msg = r.first_failure.as_deref().unwrap();
+        assert!(msg.contains("--timeout"), "{}: {msg}", r.strategy);
+    }
+}
