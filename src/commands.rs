@@ -120,6 +120,19 @@ fn target(args: &RunArgs) -> anyhow::Result<(Option<EmbeddedServer>, Target)> {
     })
 }
 
+/// Warns when C connections cannot all be open at once in one process
+/// (the soft limit was just raised to the hard one).
+fn warn_if_too_few_files(concurrency: usize) {
+    let limit = crate::task::open_files_limit();
+    if limit > 0 && concurrency as u64 + 64 > limit {
+        eprintln!(
+            "warning: --concurrency {concurrency} needs about {concurrency} open files in one \
+             process, more than the {limit} this process may open: expect failures with cause \
+             files_exhausted; lower --concurrency or raise the hard limit (ulimit -Hn)"
+        );
+    }
+}
+
 /// `concbench run`.
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let resolved = resolve(args)?;
@@ -127,6 +140,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         return run_sweep(args, resolved, vec![param]);
     }
     let (_server, target) = target(args)?;
+    warn_if_too_few_files(resolved.workload.concurrency);
     crate::interrupt::install_parent();
     let report = runner::run_workload(
         &resolved.workload,

@@ -51,6 +51,14 @@ pub enum TaskError {
          rate limit such as --rate 400/s ({0})"
     )]
     PortsExhausted(String),
+    /// EMFILE/ENFILE: the process may not open another file descriptor.
+    #[error(
+        "too many open files (EMFILE): every connection in flight holds a file descriptor and \
+         this process may open at most {limit} (already raised to the hard limit); lower \
+         --concurrency or raise the hard limit (ulimit -Hn) ({0})",
+        limit = open_files_limit()
+    )]
+    FilesExhausted(String),
     #[error("server answered HTTP {0}")]
     Status(u16),
     #[error("reading the response failed: {0}")]
@@ -73,6 +81,7 @@ impl TaskError {
         match self {
             TaskError::Connect(_) => "connect",
             TaskError::PortsExhausted(_) => "ports_exhausted",
+            TaskError::FilesExhausted(_) => "files_exhausted",
             TaskError::Status(429) => "http_429",
             TaskError::Status(500) => "http_500",
             TaskError::Status(502) => "http_502",
@@ -94,6 +103,7 @@ impl TaskError {
         match self {
             TaskError::Connect(_)
             | TaskError::PortsExhausted(_)
+            | TaskError::FilesExhausted(_)
             | TaskError::Body(_)
             | TaskError::Request(_)
             | TaskError::Timeout(_) => true,
@@ -103,18 +113,36 @@ impl TaskError {
     }
 }
 
-/// Whether an I/O error (or one in its source chain) is EADDRNOTAVAIL.
-fn is_addr_not_avail(e: &(dyn std::error::Error + 'static)) -> bool {
+/// The OS error code of the first I/O error in `e`'s source chain.
+fn os_error(e: &(dyn std::error::Error + 'static)) -> Option<i32> {
     let mut cur = Some(e);
     while let Some(err) = cur {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if io.raw_os_error() == Some(libc::EADDRNOTAVAIL) {
-                return true;
-            }
+        if let Some(code) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.raw_os_error())
+        {
+            return Some(code);
         }
         cur = err.source();
     }
-    false
+    None
+}
+
+/// The failure an OS error code stands for when it means a client-side limit.
+fn exhausted(code: Option<i32>, msg: String) -> Option<TaskError> {
+    match code {
+        Some(libc::EADDRNOTAVAIL) => Some(TaskError::PortsExhausted(msg)),
+        Some(libc::EMFILE | libc::ENFILE) => Some(TaskError::FilesExhausted(msg)),
+        _ => None,
+    }
+}
+
+/// This process's soft limit of open files.
+pub fn open_files_limit() -> u64 {
+    rlimit::Resource::NOFILE
+        .get()
+        .map(|(soft, _)| soft)
+        .unwrap_or(0)
 }
 
 /// One task's outcome, as a strategy reports it.
@@ -303,8 +331,8 @@ type AttemptResult<B> = Result<(B, Option<u64>), (TaskError, Option<Duration>)>;
 fn ureq_error(e: ureq::Error, in_body: bool) -> TaskError {
     match e {
         ureq::Error::Timeout(which) => TaskError::Timeout(which.to_string()),
-        ureq::Error::Io(io) if io.raw_os_error() == Some(libc::EADDRNOTAVAIL) => {
-            TaskError::PortsExhausted(io.to_string())
+        ureq::Error::Io(io) if exhausted(io.raw_os_error(), String::new()).is_some() => {
+            exhausted(io.raw_os_error(), io.to_string()).expect("checked")
         }
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             TaskError::Connect(io.to_string())
@@ -477,8 +505,8 @@ impl Fetched {
 fn reqwest_error(e: &reqwest::Error, in_body: bool) -> TaskError {
     if e.is_timeout() {
         TaskError::Timeout(error_chain(e))
-    } else if is_addr_not_avail(e) {
-        TaskError::PortsExhausted(error_chain(e))
+    } else if let Some(limit) = exhausted(os_error(e), error_chain(e)) {
+        limit
     } else if e.is_connect() {
         TaskError::Connect(error_chain(e))
     } else if in_body {
@@ -648,10 +676,17 @@ mod tests {
                 Some(&self.0)
             }
         }
-        assert!(is_addr_not_avail(&Outer(io())));
-        assert!(!is_addr_not_avail(&Outer(
-            std::io::Error::from_raw_os_error(libc::ECONNREFUSED)
-        )));
+        assert_eq!(os_error(&Outer(io())), Some(libc::EADDRNOTAVAIL));
+        let emfile = std::io::Error::from_raw_os_error(libc::EMFILE);
+        let e = ureq_error(ureq::Error::Io(emfile), false);
+        assert_eq!(e.cause(), "files_exhausted");
+        assert!(e.to_string().contains("--concurrency"), "{e}");
+        assert_eq!(
+            os_error(&Outer(std::io::Error::from_raw_os_error(
+                libc::ECONNREFUSED
+            ))),
+            Some(libc::ECONNREFUSED)
+        );
         // Refused connections stay `connect`, timeouts `timeout`.
         let refused = std::io::Error::from_raw_os_error(libc::ECONNREFUSED);
         assert_eq!(
