@@ -109,6 +109,7 @@ fn hot_paths(c: &mut Criterion) {
         server_lateness_us: Some(12),
         phases: Default::default(),
         attempts: 1,
+        unreached: 0,
     });
     g.bench_function("ipc_frame_round_trip", |b| {
         let mut buf = Vec::with_capacity(256);

@@ -105,6 +105,7 @@ mod tests {
                 server_lateness_us: Some(4),
                 phases: Default::default(),
                 attempts: 1,
+                unreached: 0,
             }),
             FromWorker::Outcome(TaskOutcome {
                 id: 4,
@@ -123,6 +124,7 @@ mod tests {
                     cpu_us: 5,
                 },
                 attempts: 1,
+                unreached: 0,
             }),
             FromWorker::Cpu {
                 id: 9,

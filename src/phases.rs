@@ -86,6 +86,7 @@ mod tests {
             server_lateness_us: None,
             phases,
             attempts: 1,
+            unreached: 0,
         }
     }
 

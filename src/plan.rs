@@ -202,6 +202,7 @@ pub fn failed(id: u64, err: TaskError) -> TaskOutcome {
         server_lateness_us: None,
         phases: Default::default(),
         attempts: 0,
+        unreached: 0,
     }
 }
 
@@ -235,6 +236,7 @@ mod tests {
                     server_lateness_us: None,
                     phases: Default::default(),
                     attempts: 1,
+                    unreached: 0,
                 }
             })
             .collect()

@@ -124,7 +124,7 @@ pub struct StrategyResult {
     /// `http_429`, `http_503`, `body`, `deadline`, `cancelled`, `worker`,
     /// `checksum_mismatch`, ...).
     pub failures: BTreeMap<String, u64>,
-    /// Requests sent: one per attempt, retries included.
+    /// Requests sent that reached the server (a connection was made), retries included.
     #[serde(default)]
     pub requests_sent: u64,
     /// Retries: requests sent beyond the first of each task.

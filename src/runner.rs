@@ -358,7 +358,11 @@ fn run_one(
         tasks_ok: verification.tasks_ok,
         tasks_failed: verification.tasks_failed,
         failures: verification.failures,
-        requests_sent: run.outcomes.iter().map(|o| o.attempts as u64).sum(),
+        requests_sent: run
+            .outcomes
+            .iter()
+            .map(|o| o.attempts.saturating_sub(o.unreached) as u64)
+            .sum(),
         retries: run
             .outcomes
             .iter()

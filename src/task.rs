@@ -97,6 +97,14 @@ impl TaskError {
         }
     }
 
+    /// Whether the attempt never reached the server (no connection was made).
+    pub fn unreached(&self) -> bool {
+        matches!(
+            self,
+            TaskError::Connect(_) | TaskError::PortsExhausted(_) | TaskError::FilesExhausted(_)
+        )
+    }
+
     /// Whether another attempt could succeed: the connection, the wait or the
     /// body failed, or the server said it is throttling or failing (429, 5xx).
     pub fn retryable(&self) -> bool {
@@ -159,6 +167,8 @@ pub struct TaskOutcome {
     pub phases: Phases,
     /// Requests sent for this task: 1, plus one per retry (0 if none was sent).
     pub attempts: u32,
+    /// Of those, the attempts that never reached the server (could not connect).
+    pub unreached: u32,
 }
 
 /// Where one task's time went, in µs, measured on [`mono_now_ns`] (a clock
@@ -379,13 +389,13 @@ fn attempt_blocking(
 pub fn run_blocking(client: &BlockingClient, spec: &TaskSpec) -> TaskOutcome {
     let s = &*client.session;
     let mut first_sent = None;
-    let mut attempt = 0u32;
+    let (mut attempt, mut unreached) = (0u32, 0u32);
     loop {
         if let Some(wait) = s.pace() {
             client::sleep_interruptible(wait);
         }
         if let Some(e) = s.stopped() {
-            return failed_after(spec.id, e, attempt, 0);
+            return failed_after(spec.id, e, attempt, unreached, 0);
         }
         let mut t = Stamps::new();
         let first = *first_sent.get_or_insert(t.sent);
@@ -404,21 +414,34 @@ pub fn run_blocking(client: &BlockingClient, spec: &TaskSpec) -> TaskOutcome {
                         ..t.phases(s.run_start_ns, first)
                     },
                     attempts: attempt + 1,
+                    unreached,
                 };
             }
-            Err((e, asked)) => match s.retry_wait(spec.id, attempt, &e, asked) {
-                Some(wait) => {
-                    client::sleep_interruptible(wait);
-                    attempt += 1;
+            Err((e, asked)) => {
+                unreached += e.unreached() as u32;
+                match s.retry_wait(spec.id, attempt, &e, asked) {
+                    Some(wait) => {
+                        client::sleep_interruptible(wait);
+                        attempt += 1;
+                    }
+                    None => {
+                        return failed_after(spec.id, e, attempt + 1, unreached, t.latency_us())
+                    }
                 }
-                None => return failed_after(spec.id, e, attempt + 1, t.latency_us()),
-            },
+            }
         }
     }
 }
 
-/// A failed outcome after `attempts` requests, the last taking `latency_us`.
-fn failed_after(id: u64, e: TaskError, attempts: u32, latency_us: u64) -> TaskOutcome {
+/// A failed outcome after `attempts` requests (`unreached` of which never
+/// reached the server), the last taking `latency_us`.
+fn failed_after(
+    id: u64,
+    e: TaskError,
+    attempts: u32,
+    unreached: u32,
+    latency_us: u64,
+) -> TaskOutcome {
     TaskOutcome {
         id,
         result: Err(e),
@@ -426,6 +449,7 @@ fn failed_after(id: u64, e: TaskError, attempts: u32, latency_us: u64) -> TaskOu
         server_lateness_us: None,
         phases: Phases::default(),
         attempts,
+        unreached,
     }
 }
 
@@ -473,6 +497,8 @@ pub struct Fetched {
     pub phases: Phases,
     /// Requests sent (1 + retries).
     pub attempts: u32,
+    /// Of those, the attempts that never reached the server.
+    pub unreached: u32,
 }
 
 impl Fetched {
@@ -498,6 +524,7 @@ impl Fetched {
             server_lateness_us: self.server_lateness_us,
             phases,
             attempts: self.attempts,
+            unreached: self.unreached,
         }
     }
 }
@@ -549,7 +576,7 @@ async fn attempt_async(
 pub async fn fetch_async(client: &AsyncClient, spec: &TaskSpec) -> Fetched {
     let s = &*client.session;
     let mut first_sent = None;
-    let mut attempt = 0u32;
+    let (mut attempt, mut unreached) = (0u32, 0u32);
     loop {
         if let Some(wait) = s.pace() {
             tokio::time::sleep(wait).await;
@@ -561,6 +588,7 @@ pub async fn fetch_async(client: &AsyncClient, spec: &TaskSpec) -> Fetched {
                 server_lateness_us: None,
                 phases: Phases::default(),
                 attempts: attempt,
+                unreached,
             };
         }
         let mut t = Stamps::new();
@@ -575,23 +603,28 @@ pub async fn fetch_async(client: &AsyncClient, spec: &TaskSpec) -> Fetched {
                     server_lateness_us: lateness,
                     phases: t.phases(s.run_start_ns, first),
                     attempts: attempt + 1,
+                    unreached,
                 }
             }
-            Err((e, asked)) => match s.retry_wait(spec.id, attempt, &e, asked) {
-                Some(wait) => {
-                    client::sleep_interruptible_async(wait).await;
-                    attempt += 1;
-                }
-                None => {
-                    return Fetched {
-                        body: Err(e),
-                        latency_us: t.latency_us(),
-                        server_lateness_us: None,
-                        phases: Phases::default(),
-                        attempts: attempt + 1,
+            Err((e, asked)) => {
+                unreached += e.unreached() as u32;
+                match s.retry_wait(spec.id, attempt, &e, asked) {
+                    Some(wait) => {
+                        client::sleep_interruptible_async(wait).await;
+                        attempt += 1;
+                    }
+                    None => {
+                        return Fetched {
+                            body: Err(e),
+                            latency_us: t.latency_us(),
+                            server_lateness_us: None,
+                            phases: Phases::default(),
+                            attempts: attempt + 1,
+                            unreached,
+                        }
                     }
                 }
-            },
+            }
         }
     }
 }

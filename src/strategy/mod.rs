@@ -454,6 +454,7 @@ mod tests {
                     server_lateness_us: None,
                     phases: Default::default(),
                     attempts: 1,
+                    unreached: 0,
                 }
             }
         }));
