@@ -136,8 +136,10 @@ pub struct ServerConfig {
     /// from making the server buffer without limit.
     pub max_header_bytes: usize,
     /// Most headers a request may carry; more is answered 431 and the
-    /// connection closed. At most 100 keeps hyper's header parsing on the
-    /// stack (above that it allocates per request).
+    /// connection closed, so a client cannot make the server parse without
+    /// limit. 100 by default: hyper's own bound, which costs nothing per
+    /// request; any other value makes hyper size its header buffers per
+    /// request (on the heap above 100), a few per cent of a request's CPU.
     pub max_headers: usize,
 }
 
@@ -158,10 +160,13 @@ impl Default for ServerConfig {
             stall_max: Duration::from_secs(600),
             max_drip: Duration::from_secs(600),
             max_header_bytes: 16 * 1024,
-            max_headers: 64,
+            max_headers: HYPER_MAX_HEADERS,
         }
     }
 }
+
+/// hyper's default bound on request headers, kept on the stack.
+const HYPER_MAX_HEADERS: usize = 100;
 
 /// What every connection's handler shares.
 struct Shared {
@@ -388,8 +393,11 @@ async fn serve_shared(
     // (hyper's minimum is 8 KiB) catches a head that never ends.
     http.max_buf_size(cfg.max_header_bytes.max(64 * 1024))
         .max_header_size(cfg.max_header_bytes)
-        .max_headers(cfg.max_headers)
         .keep_alive(true);
+    if cfg.max_headers != HYPER_MAX_HEADERS {
+        // Costs a per-request buffer in hyper: only when asked for.
+        http.max_headers(cfg.max_headers);
+    }
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -598,7 +606,8 @@ async fn work(
         None => {}
         Some(Fault::Stall) => {
             Counters::bump(&c.fault_stall);
-            hold_stalled(shared).await;
+            // Boxed: keeps the future of every other request small.
+            Box::pin(hold_stalled(shared)).await;
             drop(in_flight);
             return Err(Aborted("stall fault: the request was never answered"));
         }
