@@ -11,7 +11,8 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::dist::LatencyDist;
-use crate::{MockServer, ServerConfig};
+use crate::faults::{self, Faults, Rate, RateLimit};
+use crate::{units, MockServer, ServerConfig};
 
 /// Flags of the mock server.
 #[derive(Debug, Clone, Args)]
@@ -35,6 +36,57 @@ pub struct ServerArgs {
     /// Seed for latencies the server draws itself.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+
+    /// Fraction of /work requests answered with an error status (--error-status)
+    /// after their latency. Per request: error_rate=F.
+    #[arg(long, value_name = "F", default_value = "0", value_parser = faults::parse_fraction, help_heading = FAULTS)]
+    pub error_rate: f64,
+    /// Error statuses, one drawn per request; a 503 carries Retry-After: 1 and x-retry-after-ms.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "500,503", value_parser = faults::parse_error_status, help_heading = FAULTS)]
+    pub error_status: Vec<u16>,
+    /// Fraction of /work requests whose connection is reset after the head and about
+    /// half the body (sent after the latency). Per request: reset_rate=F.
+    #[arg(long, value_name = "F", default_value = "0", value_parser = faults::parse_fraction, help_heading = FAULTS)]
+    pub reset_rate: f64,
+    /// Fraction of /work requests never answered: held until the client leaves,
+    /// the server stops or --stall-max passes. Per request: stall_rate=F.
+    #[arg(long, value_name = "F", default_value = "0", value_parser = faults::parse_fraction, help_heading = FAULTS)]
+    pub stall_rate: f64,
+    /// Longest a stalled request is held before its connection is closed.
+    #[arg(long, value_name = "DUR", default_value = "10m", value_parser = parse_duration, help_heading = FAULTS)]
+    pub stall_max: Duration,
+    /// Slow bodies: the head after the latency, then the body in 10 slices spread
+    /// over DUR (e.g. 200ms). Per request: drip_us=US.
+    #[arg(long, value_name = "DUR", default_value = "0", value_parser = parse_duration, help_heading = FAULTS)]
+    pub drip: Duration,
+    /// Fraction of /work requests that drip when a drip is set. Per request: drip_rate=F.
+    #[arg(long, value_name = "F", default_value = "1", value_parser = faults::parse_fraction, help_heading = FAULTS)]
+    pub drip_rate: f64,
+    /// Token bucket in front of /work (e.g. 500/s, 20/ms): a request finding no token
+    /// is answered 429 at once, with Retry-After and x-retry-after-ms. Time-based, not seeded.
+    #[arg(long, value_name = "RATE", help_heading = FAULTS)]
+    pub rate_limit: Option<Rate>,
+    /// Bucket size of --rate-limit: requests allowed at once after a quiet spell.
+    /// Default: a tenth of a second's worth of the rate, at least 1.
+    #[arg(long, value_name = "N", requires = "rate_limit", value_parser = clap::value_parser!(u32).range(1..), help_heading = FAULTS)]
+    pub rate_burst: Option<u32>,
+
+    /// Largest body a request may ask for (400 beyond it).
+    #[arg(long, value_name = "BYTES", default_value_t = ServerConfig::default().max_bytes, help_heading = CAPS)]
+    pub max_bytes: usize,
+    /// Longest latency a request may ask for (400 beyond it).
+    #[arg(long, value_name = "DUR", default_value = "10m", value_parser = parse_duration, help_heading = CAPS)]
+    pub max_latency: Duration,
+    /// Longest drip a request may ask for (400 beyond it).
+    #[arg(long, value_name = "DUR", default_value = "10m", value_parser = parse_duration, help_heading = CAPS)]
+    pub max_drip: Duration,
+}
+
+const FAULTS: &str = "Faults (seeded by each request's seed, id and attempt)";
+const CAPS: &str = "Safety caps";
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    units::parse_duration(s).map_err(|e| e.to_string())
 }
 
 fn parse_latency(s: &str) -> Result<LatencyDist, String> {
@@ -50,6 +102,24 @@ impl ServerArgs {
             default_bytes: self.bytes,
             threads: self.threads as usize,
             seed: self.seed,
+            faults: Faults {
+                stall_rate: self.stall_rate,
+                error_rate: self.error_rate,
+                reset_rate: self.reset_rate,
+                drip: self.drip,
+                drip_rate: self.drip_rate,
+            },
+            error_statuses: self.error_status.clone(),
+            rate_limit: self.rate_limit.map(|rate| RateLimit {
+                rate,
+                burst: self
+                    .rate_burst
+                    .unwrap_or_else(|| RateLimit::default_burst(rate)),
+            }),
+            stall_max: self.stall_max,
+            max_bytes: self.max_bytes,
+            max_latency: self.max_latency,
+            max_drip: self.max_drip,
             ..ServerConfig::default()
         }
     }
@@ -71,6 +141,12 @@ pub fn run_foreground(args: &ServerArgs) -> anyhow::Result<()> {
         config.default_bytes,
         config.threads
     );
+    if !config.faults.is_none() {
+        println!("faults: {}", describe_faults(&config));
+    }
+    if let Some(limit) = config.rate_limit {
+        println!("rate limit: {limit}");
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -83,6 +159,36 @@ pub fn run_foreground(args: &ServerArgs) -> anyhow::Result<()> {
     })?;
     server.shutdown();
     Ok(())
+}
+
+/// The faults of `config`, in words, for the start-up banner.
+fn describe_faults(config: &ServerConfig) -> String {
+    let f = &config.faults;
+    let mut parts = Vec::new();
+    if f.stall_rate > 0.0 {
+        parts.push(format!(
+            "stall {} (held up to {})",
+            f.stall_rate,
+            units::format_duration(config.stall_max)
+        ));
+    }
+    if f.error_rate > 0.0 {
+        parts.push(format!(
+            "error {} ({:?})",
+            f.error_rate, config.error_statuses
+        ));
+    }
+    if f.reset_rate > 0.0 {
+        parts.push(format!("reset {}", f.reset_rate));
+    }
+    if !f.drip.is_zero() && f.drip_rate > 0.0 {
+        parts.push(format!(
+            "drip {} over {}",
+            f.drip_rate,
+            units::format_duration(f.drip)
+        ));
+    }
+    parts.join(", ")
 }
 
 /// Serves as a child of another process: prints `listening <url>` on stdout,
@@ -128,4 +234,101 @@ pub fn run_as_child(args: &ServerArgs) -> anyhow::Result<()> {
     std::thread::spawn(move || server.shutdown());
     std::thread::sleep(Duration::from_millis(200));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        server: ServerArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<ServerArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("mock-server").chain(args.iter().copied()))
+            .map(|c| c.server)
+    }
+
+    #[test]
+    fn defaults_mean_no_faults_and_the_library_caps() {
+        let config = parse(&[]).unwrap().config();
+        let default = ServerConfig::default();
+        assert_eq!(config.faults, Faults::NONE);
+        assert_eq!(config.error_statuses, vec![500, 503]);
+        assert_eq!(config.rate_limit, None);
+        assert_eq!(config.stall_max, default.stall_max);
+        assert_eq!(config.max_bytes, default.max_bytes);
+        assert_eq!(config.max_latency, default.max_latency);
+        assert_eq!(config.max_drip, default.max_drip);
+    }
+
+    #[test]
+    fn fault_flags_reach_the_config() {
+        let config = parse(&[
+            "--error-rate",
+            "0.1",
+            "--error-status",
+            "502,503",
+            "--reset-rate",
+            "0.2",
+            "--stall-rate",
+            "0.05",
+            "--stall-max",
+            "30s",
+            "--drip",
+            "200ms",
+            "--drip-rate",
+            "0.5",
+            "--rate-limit",
+            "500/s",
+            "--rate-burst",
+            "7",
+            "--max-drip",
+            "1s",
+        ])
+        .unwrap()
+        .config();
+        assert_eq!(
+            config.faults,
+            Faults {
+                stall_rate: 0.05,
+                error_rate: 0.1,
+                reset_rate: 0.2,
+                drip: Duration::from_millis(200),
+                drip_rate: 0.5,
+            }
+        );
+        assert_eq!(config.error_statuses, vec![502, 503]);
+        assert_eq!(config.stall_max, Duration::from_secs(30));
+        assert_eq!(config.max_drip, Duration::from_secs(1));
+        let limit = config.rate_limit.unwrap();
+        assert_eq!((limit.rate.per_second(), limit.burst), (500.0, 7));
+        let default_burst = parse(&["--rate-limit", "20/ms"]).unwrap().config();
+        assert_eq!(default_burst.rate_limit.unwrap().burst, 2_000);
+    }
+
+    #[test]
+    fn bad_fault_flags_are_refused_naming_the_flag() {
+        for (args, flag) in [
+            (&["--error-rate", "1.5"][..], "--error-rate"),
+            (&["--reset-rate=-0.1"], "--reset-rate"),
+            (&["--stall-rate", "x"], "--stall-rate"),
+            (&["--drip-rate", "2"], "--drip-rate"),
+            (&["--drip", "200"], "--drip"),
+            (&["--stall-max", "forever"], "--stall-max"),
+            (&["--error-status", "500,200"], "--error-status"),
+            (&["--rate-limit", "fast"], "--rate-limit"),
+            (
+                &["--rate-limit", "5/s", "--rate-burst", "0"],
+                "--rate-burst",
+            ),
+            (&["--rate-burst", "5"], "--rate-burst"),
+        ] {
+            let err = parse(args).map(|_| ()).unwrap_err().to_string();
+            assert!(err.contains(flag), "{args:?}: {err}");
+        }
+    }
 }

@@ -4,6 +4,12 @@
 //! Counters are monotonic (a client diffs two snapshots); the lateness
 //! histogram and `max_in_flight` cover the time since the last reset, so a
 //! client resets them before each run it wants to describe.
+//!
+//! The fault counters ([`FaultStats`]) are a separate type in the same JSON
+//! object: [`ServerStats`] keeps exactly the fields it had, so code that
+//! builds one field by field keeps compiling, and either type can be read
+//! from a `/stats` body on its own (unknown fields are ignored, missing fault
+//! counters read as zero).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -17,13 +23,16 @@ pub struct ServerStats {
     /// The server's process id: a client in the same process must subtract
     /// the server's CPU from its own.
     pub pid: u32,
-    /// `/work` responses completed since start.
+    /// `/work` requests answered completely and successfully since start
+    /// (a dripping body counts once its last byte is handed over; errors,
+    /// resets, stalls and 429s never count).
     pub served: u64,
-    /// `/work` requests being answered right now.
+    /// `/work` requests being answered right now (stalled ones and dripping bodies included).
     pub in_flight: u64,
     /// The most `/work` requests in flight at once since the last reset.
     pub max_in_flight: u64,
-    /// Body bytes of `/work` responses since start.
+    /// Body bytes of `/work` responses handed to the connection since start
+    /// (the half body of a reset and the slices of a drip cut short included).
     pub bytes_sent: u64,
     /// Requests refused as malformed (400) or too large since start.
     pub bad_requests: u64,
@@ -32,7 +41,8 @@ pub struct ServerStats {
     /// mean number of requests in flight at the server (Little's law).
     #[serde(default)]
     pub busy_s: f64,
-    /// How late `/work` answers were against their requested latency, since the last reset.
+    /// How late successful `/work` answers were against their requested
+    /// latency (a drip at its head), since the last reset.
     pub lateness_us: LatenessSummary,
     /// User CPU of the server's own threads since start, in seconds (clock ticks: 10 ms grain).
     pub cpu_user_s: f64,
@@ -42,6 +52,49 @@ pub struct ServerStats {
     pub threads: usize,
     /// Seconds since the server started.
     pub uptime_s: f64,
+}
+
+/// Fault accounting, served in the same `/stats` JSON object as [`ServerStats`]
+/// (`"requests": n, "faults": {...}`) and returned by [`crate::ServerHandle::fault_stats`].
+/// Monotonic since start, like the counters of [`ServerStats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultStats {
+    /// Every `/work` request received: served, refused (400), faulted and
+    /// rate-limited alike. `requests − served` is what went wrong or is still going.
+    #[serde(default)]
+    pub requests: u64,
+    /// `/work` requests that met each fault.
+    #[serde(default)]
+    pub faults: FaultCounts,
+}
+
+/// How many `/work` requests met each fault since start.
+///
+/// A fault is counted when the request is found to meet it (right after the
+/// rate limit, before the latency), so the counts follow from the requests
+/// received alone, even when a client leaves before the fault plays out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FaultCounts {
+    /// Answered with an error status (`--error-rate`).
+    pub error: u64,
+    /// Connection reset mid-body (`--reset-rate`).
+    pub reset: u64,
+    /// Never answered (`--stall-rate`).
+    pub stall: u64,
+    /// Body dripped over time (`--drip`).
+    pub drip: u64,
+    /// Answered 429 by the rate limit (`--rate-limit`).
+    pub rate_limited: u64,
+}
+
+/// The `/stats` JSON object: both snapshots, flattened into one.
+#[derive(Serialize)]
+pub(crate) struct StatsJson<'a> {
+    #[serde(flatten)]
+    pub server: &'a ServerStats,
+    #[serde(flatten)]
+    pub faults: &'a FaultStats,
 }
 
 /// Percentiles of lateness in microseconds (0 when nothing was served).
@@ -65,6 +118,13 @@ pub(crate) struct Counters {
     /// Σ (answered − arrived) of completed `/work` requests, in µs.
     pub busy_us: AtomicU64,
     pub lateness_us: Mutex<Histogram<u64>>,
+    /// Every `/work` request received.
+    pub requests: AtomicU64,
+    pub fault_error: AtomicU64,
+    pub fault_reset: AtomicU64,
+    pub fault_stall: AtomicU64,
+    pub fault_drip: AtomicU64,
+    pub fault_rate_limited: AtomicU64,
 }
 
 impl Counters {
@@ -80,7 +140,33 @@ impl Counters {
             lateness_us: Mutex::new(
                 Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
             ),
+            requests: AtomicU64::new(0),
+            fault_error: AtomicU64::new(0),
+            fault_reset: AtomicU64::new(0),
+            fault_stall: AtomicU64::new(0),
+            fault_drip: AtomicU64::new(0),
+            fault_rate_limited: AtomicU64::new(0),
         }
+    }
+
+    pub fn fault_stats(&self) -> FaultStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        FaultStats {
+            requests: get(&self.requests),
+            faults: FaultCounts {
+                error: get(&self.fault_error),
+                reset: get(&self.fault_reset),
+                stall: get(&self.fault_stall),
+                drip: get(&self.fault_drip),
+                rate_limited: get(&self.fault_rate_limited),
+            },
+        }
+    }
+
+    /// Adds one to a counter.
+    #[inline]
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Marks a request as started; the guard marks it finished when dropped
@@ -89,6 +175,11 @@ impl Counters {
         let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         self.max_in_flight.fetch_max(now, Ordering::Relaxed);
         InFlightGuard(self)
+    }
+
+    /// Marks a request as finished; pairs with [`InFlightGuard::hand_over`].
+    pub fn leave(&self) {
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 
     pub fn record_lateness(&self, lateness_us: u64) {
@@ -121,9 +212,17 @@ impl Counters {
 
 pub(crate) struct InFlightGuard<'a>(&'a Counters);
 
+impl InFlightGuard<'_> {
+    /// Ends the guard without marking the request finished: whoever takes
+    /// over (a body still streaming) must call [`Counters::leave`] once.
+    pub fn hand_over(self) {
+        std::mem::forget(self);
+    }
+}
+
 impl Drop for InFlightGuard<'_> {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.leave();
     }
 }
 
