@@ -129,14 +129,92 @@ pub struct RunArgs {
     /// Ceiling of one backoff (a Retry-After that asks for more still gets it).
     #[arg(long, default_value = "5s", value_parser = parse_backoff, help_heading = "Client")]
     pub backoff_max: Duration,
-    /// Client-side rate limit on requests started (every attempt counts), e.g. 400/s, 2k/s,
-    /// 600/min; process pools split it between their workers.
+    /// Client-side rate limit on requests started (every attempt counts), e.g. 400/s, 2/ms,
+    /// 5/100ms; process pools split it between their workers.
     #[arg(long, value_parser = parse_rate, help_heading = "Client")]
     pub rate: Option<f64>,
     /// Stop starting requests this long after each strategy's run began; what is not done
     /// by then fails with cause `deadline`, e.g. 60s.
     #[arg(long, value_parser = parse_deadline, help_heading = "Client")]
     pub deadline: Option<Duration>,
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+/// Faults of the embedded mock server, drawn from each request's (seed, task,
+/// attempt) so every strategy meets the same ones. They configure the
+/// embedded server; with `--target`, give them to that `mock-server` instead.
+#[derive(Debug, Clone, Default, Args)]
+pub struct FaultArgs {
+    /// Fraction of requests answered 500 or 503 (see --error-status), e.g. 0.1.
+    #[arg(long, value_name = "F", value_parser = mock_server::faults::parse_fraction, help_heading = "Server faults")]
+    pub error_rate: Option<f64>,
+    /// Error statuses to draw from, e.g. 503 or 500,503 (default).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = mock_server::faults::parse_error_status, help_heading = "Server faults")]
+    pub error_status: Vec<u16>,
+    /// Fraction of requests whose connection is reset halfway through the body.
+    #[arg(long, value_name = "F", value_parser = mock_server::faults::parse_fraction, help_heading = "Server faults")]
+    pub reset_rate: Option<f64>,
+    /// Fraction of requests never answered (the client's --timeout ends them).
+    #[arg(long, value_name = "F", value_parser = mock_server::faults::parse_fraction, help_heading = "Server faults")]
+    pub stall_rate: Option<f64>,
+    /// Slow bodies: each body sent in 10 slices spread over DUR, e.g. 200ms.
+    #[arg(long, value_name = "DUR", value_parser = parse_drip, help_heading = "Server faults")]
+    pub drip: Option<Duration>,
+    /// Fraction of requests that drip (default 1 when --drip is set).
+    #[arg(long, value_name = "F", requires = "drip", value_parser = mock_server::faults::parse_fraction, help_heading = "Server faults")]
+    pub drip_rate: Option<f64>,
+    /// The server's token bucket, e.g. 500/s: beyond it, 429 with Retry-After (not seeded).
+    #[arg(long, value_name = "RATE", help_heading = "Server faults")]
+    pub rate_limit: Option<mock_server::Rate>,
+    /// Burst of --rate-limit (default: a tenth of a second's worth).
+    #[arg(long, value_name = "N", requires = "rate_limit", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Server faults")]
+    pub rate_burst: Option<u32>,
+}
+
+impl FaultArgs {
+    /// The embedded server's flags for these faults (only those given).
+    pub fn server_args(&self) -> Vec<String> {
+        let mut a = Vec::new();
+        let mut push = |flag: &str, v: String| {
+            a.push(flag.to_string());
+            a.push(v);
+        };
+        if let Some(f) = self.error_rate {
+            push("--error-rate", f.to_string());
+        }
+        if !self.error_status.is_empty() {
+            let list: Vec<String> = self.error_status.iter().map(u16::to_string).collect();
+            push("--error-status", list.join(","));
+        }
+        if let Some(f) = self.reset_rate {
+            push("--reset-rate", f.to_string());
+        }
+        if let Some(f) = self.stall_rate {
+            push("--stall-rate", f.to_string());
+        }
+        if let Some(d) = self.drip {
+            push("--drip", format!("{}us", d.as_micros()));
+        }
+        if let Some(f) = self.drip_rate {
+            push("--drip-rate", f.to_string());
+        }
+        if let Some(r) = self.rate_limit {
+            push("--rate-limit", r.to_string());
+        }
+        if let Some(b) = self.rate_burst {
+            push("--rate-burst", b.to_string());
+        }
+        a
+    }
+}
+
+fn parse_drip(s: &str) -> Result<Duration, String> {
+    let d = units::parse_duration(s).map_err(|e| e.to_string())?;
+    if d > Duration::from_secs(600) {
+        return Err("a drip must be at most 10min (the server's cap)".into());
+    }
+    Ok(d)
 }
 
 impl RunArgs {
@@ -309,7 +387,8 @@ fn parse_backoff(s: &str) -> Result<Duration, String> {
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
-    let r = units::parse_rate(s)?;
+    // The same spelling as the mock server's --rate-limit.
+    let r = s.parse::<mock_server::Rate>()?.per_second();
     if !(0.01..=10_000_000.0).contains(&r) {
         return Err("the rate must be from 0.01/s to 10M/s, e.g. 400/s".into());
     }

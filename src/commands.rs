@@ -95,12 +95,22 @@ fn options(args: &RunArgs, scenario: &str) -> RunOptions {
         observer: None,
         scenario: Some(scenario.to_string()),
         policy: args.policy(),
+        server_faults: args.faults.server_args().join(" "),
     }
 }
 
 /// The server a command drives: `--target`, or the embedded one (kept alive by the guard).
 fn target(args: &RunArgs) -> anyhow::Result<(Option<EmbeddedServer>, Target)> {
     mock_server::raise_fd_limit();
+    let fault_args = args.faults.server_args();
+    if args.target.is_some() && !fault_args.is_empty() {
+        return Err(UsageError::new(
+            fault_args[0].clone(),
+            "server faults configure the embedded server; with --target, give them to that \
+             mock-server (e.g. mock-server --error-rate 0.1)",
+        )
+        .into());
+    }
     Ok(match &args.target {
         Some(url) => (
             None,
@@ -110,7 +120,7 @@ fn target(args: &RunArgs) -> anyhow::Result<(Option<EmbeddedServer>, Target)> {
             },
         ),
         None => {
-            let server = EmbeddedServer::start(&[])?;
+            let server = EmbeddedServer::start(&fault_args)?;
             let target = Target {
                 url: server.url().to_string(),
                 label: "embedded".into(),

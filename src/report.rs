@@ -64,6 +64,9 @@ pub struct Meta {
     /// timeout, retries and backoff, rate limit, deadline.
     #[serde(default)]
     pub client: crate::client::ClientPolicy,
+    /// The embedded server's fault flags (`--error-rate 0.1 ...`); empty when none were given.
+    #[serde(default)]
+    pub server_faults: String,
     /// True when the run was stopped by Ctrl-C: the rows are the strategies
     /// that finished (the last may hold `cancelled` tasks).
     #[serde(default)]
@@ -98,10 +101,17 @@ pub struct Percentiles {
 }
 
 /// The server's side of one strategy's run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ServerSide {
     /// `/work` responses the server completed during the run.
     pub served: u64,
+    /// `/work` requests the server received during the run (faulted ones included).
+    #[serde(default)]
+    pub requests: u64,
+    /// Requests that met each injected fault (`error`, `reset`, `stall`,
+    /// `drip`, `rate_limited`); only the faults that happened.
+    #[serde(default)]
+    pub faults: BTreeMap<String, u64>,
     pub cpu_user_s: f64,
     pub cpu_sys_s: f64,
     pub max_in_flight: u64,
@@ -189,9 +199,12 @@ pub struct StrategyResult {
 pub struct Checks {
     /// Efficiency at most 1.02: above it, the bound or the clock is wrong.
     pub bound_ok: bool,
-    /// Requests the client saw answered with a whole 200 response (verified or not).
+    /// Requests the client saw answered with a whole 200 response (verified or
+    /// not); with a server that counts what it receives, the requests the
+    /// client sent that reached it (retries included).
     pub requests_answered: u64,
-    /// `/work` requests the server completed during the run.
+    /// `/work` requests the server completed during the run; with a server
+    /// that counts what it receives, the requests it received.
     pub requests_served: u64,
     pub requests_match: bool,
     /// Little's law, client side: throughput × mean latency = mean requests in flight.

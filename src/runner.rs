@@ -84,6 +84,8 @@ pub struct RunOptions {
     pub scenario: Option<String>,
     /// Timeout, retries, rate limit and deadline of every request.
     pub policy: ClientPolicy,
+    /// The embedded server's fault flags, for the report (empty: none).
+    pub server_faults: String,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -169,6 +171,7 @@ pub fn run_workload(
         warmup: options.warmup,
         sample_interval_s: interval.as_secs_f64(),
         client: options.policy,
+        server_faults: options.server_faults.clone(),
         interrupted: false,
         machine: MachineContext::read(),
     };
@@ -271,7 +274,9 @@ fn run_one(
     let in_flight = strategy.in_flight_limit(ctx).max(1);
     let bound = plan.bound(in_flight, ctx.cores);
     control.reset().context("resetting the server's stats")?;
-    let before = control.stats().context("reading the server's stats")?;
+    let (before, faults_before) = control
+        .stats_with_faults()
+        .context("reading the server's stats")?;
     let sys_before = SystemSnapshot::read();
     if let Some(o) = observer {
         o(Window::Start(kind));
@@ -286,7 +291,9 @@ fn run_one(
     }
     let sys_after = SystemSnapshot::read();
     let run = run.with_context(|| format!("strategy {kind} could not run"))?;
-    let after = control.stats().context("reading the server's stats")?;
+    let (after, faults_after) = control
+        .stats_with_faults()
+        .context("reading the server's stats")?;
     let verification = plan.verify(&run.outcomes);
     let wall_s = measured.wall_s;
 
@@ -309,12 +316,40 @@ fn run_one(
     let efficiency = bound.ideal_s / wall_s;
     let throughput_per_s = verification.tasks_ok as f64 / wall_s;
 
-    let requests_answered = run
+    let requests_sent: u64 = run
         .outcomes
         .iter()
-        .filter(|o| matches!(o.result, Ok(_) | Err(TaskError::Body(_))))
-        .count() as u64;
-    let requests_served = after.served.saturating_sub(before.served);
+        .map(|o| o.attempts.saturating_sub(o.unreached) as u64)
+        .sum();
+    let requests_received = faults_after.requests.saturating_sub(faults_before.requests);
+    let served = after.served.saturating_sub(before.served);
+    // A server that counts what it receives is held to every request the
+    // client sent (faults and retries included); an older one to the whole
+    // 200 answers the client saw.
+    let counts_received = faults_after.requests > 0;
+    let (requests_answered, requests_served) = if counts_received {
+        (requests_sent, requests_received)
+    } else {
+        let answered = run
+            .outcomes
+            .iter()
+            .filter(|o| matches!(o.result, Ok(_) | Err(TaskError::Body(_))))
+            .count() as u64;
+        (answered, served)
+    };
+    let d = |a: u64, b: u64| a.saturating_sub(b);
+    let (fa, fb) = (faults_after.faults, faults_before.faults);
+    let server_faults: std::collections::BTreeMap<String, u64> = [
+        ("error", d(fa.error, fb.error)),
+        ("reset", d(fa.reset, fb.reset)),
+        ("stall", d(fa.stall, fb.stall)),
+        ("drip", d(fa.drip, fb.drip)),
+        ("rate_limited", d(fa.rate_limited, fb.rate_limited)),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(k, n)| (k.to_string(), n))
+    .collect();
     let answered_latency_s: f64 = run
         .outcomes
         .iter()
@@ -358,11 +393,7 @@ fn run_one(
         tasks_ok: verification.tasks_ok,
         tasks_failed: verification.tasks_failed,
         failures: verification.failures,
-        requests_sent: run
-            .outcomes
-            .iter()
-            .map(|o| o.attempts.saturating_sub(o.unreached) as u64)
-            .sum(),
+        requests_sent,
         retries: run
             .outcomes
             .iter()
@@ -393,7 +424,9 @@ fn run_one(
         latency_s,
         phases: crate::phases::summarise(&run.outcomes),
         server: ServerSide {
-            served: requests_served,
+            served,
+            requests: requests_received,
+            faults: server_faults,
             cpu_user_s: server_user,
             cpu_sys_s: server_sys,
             max_in_flight: after.max_in_flight,

@@ -8,7 +8,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
-use mock_server::ServerStats;
+use mock_server::{FaultStats, ServerStats};
 
 use crate::error::UsageError;
 
@@ -160,13 +160,22 @@ impl ServerControl {
 
     /// The server's `/stats`.
     pub fn stats(&self) -> anyhow::Result<ServerStats> {
+        Ok(self.stats_with_faults()?.0)
+    }
+
+    /// The server's `/stats`, with the requests it received and the faults
+    /// they met (zero from a server that does not count them).
+    pub fn stats_with_faults(&self) -> anyhow::Result<(ServerStats, FaultStats)> {
         let mut resp = self
             .agent
             .get(format!("{}/stats", self.url))
             .call()
             .context("GET /stats")?;
         let text = resp.body_mut().read_to_string().context("reading /stats")?;
-        serde_json::from_str(&text).context("parsing /stats")
+        Ok((
+            serde_json::from_str(&text).context("parsing /stats")?,
+            serde_json::from_str(&text).context("parsing /stats")?,
+        ))
     }
 
     /// Starts a new lateness window on the server.

@@ -22,35 +22,6 @@ pub fn parse_count(input: &str) -> Result<u64, String> {
     Ok(total as u64)
 }
 
-/// Parses a rate in events per second: `400/s`, `2k/s`, `5/ms`, `600/min`
-/// (a bare number is per second).
-pub fn parse_rate(input: &str) -> Result<f64, String> {
-    let s = input.trim();
-    let bad = || {
-        format!("'{input}' is not a rate; write a count per unit of time such as 400/s, 2k/s or 600/min")
-    };
-    let (count, per_s) = match s.split_once('/') {
-        Some((n, "s" | "sec")) => (n, 1.0),
-        Some((n, "ms")) => (n, 1000.0),
-        Some((n, "min" | "m")) => (n, 1.0 / 60.0),
-        Some((n, "h")) => (n, 1.0 / 3600.0),
-        Some(_) => return Err(bad()),
-        None => (s, 1.0),
-    };
-    let n = count.trim().replace('_', "");
-    let (num, mult) = match n.char_indices().last() {
-        Some((i, 'k' | 'K')) => (&n[..i], 1e3),
-        Some((i, 'M')) => (&n[..i], 1e6),
-        _ => (&n[..], 1.0),
-    };
-    let v: f64 = num.parse().map_err(|_| bad())?;
-    let rate = v * mult * per_s;
-    if !rate.is_finite() || rate <= 0.0 {
-        return Err(format!("'{input}' must be a positive rate, e.g. 400/s"));
-    }
-    Ok(rate)
-}
-
 /// Parses a byte size: `4096`, `4k` (4,000), `4KiB` (4,096), `1MiB`, `2MB`.
 pub fn parse_bytes(input: &str) -> Result<u64, String> {
     let s = input.trim();
@@ -140,20 +111,6 @@ mod tests {
         assert!(parse_count("ten").is_err());
         assert!(parse_count("1.5").is_err());
         assert!(parse_count("-3").is_err());
-    }
-
-    #[test]
-    fn rates_accept_a_count_per_unit_of_time() {
-        assert_eq!(parse_rate("400/s"), Ok(400.0));
-        assert_eq!(parse_rate("2k/s"), Ok(2000.0));
-        assert_eq!(parse_rate("5/ms"), Ok(5000.0));
-        assert_eq!(parse_rate("600/min"), Ok(10.0));
-        assert_eq!(parse_rate("50"), Ok(50.0));
-        assert!(parse_rate("fast").is_err());
-        assert!(parse_rate("0/s").is_err());
-        assert!(parse_rate("-3/s").is_err());
-        assert!(parse_rate("3/fortnight").is_err());
-        assert!(parse_rate("inf/s").is_err());
     }
 
     #[test]
