@@ -497,6 +497,20 @@ pub fn report_clap_error(e: clap::Error) -> u8 {
                 .unwrap_or("error: invalid arguments")
                 .trim();
             let first = first.strip_prefix("error: ").unwrap_or(first);
+            // "required arguments were not provided:" lists them on the
+            // indented lines that follow: keep them on the one line.
+            let listed: Vec<&str> = rendered
+                .lines()
+                .skip_while(|l| l.trim().is_empty())
+                .skip(1)
+                .take_while(|l| l.starts_with("  ") && !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let first = if first.ends_with(':') && !listed.is_empty() {
+                format!("{first} {}", listed.join(", "))
+            } else {
+                first.to_string()
+            };
             eprintln!("Error: {first} (see concbench --help)");
             crate::error::exit::USAGE
         }

@@ -369,3 +369,30 @@ fn report_regenerates_every_chart_and_a_summary_from_saved_results() {
         1
     );
 }
+
+#[test]
+fn bad_fault_and_client_flags_name_the_flag_and_the_fix() {
+    assert_one_line_usage_error(&["run", "--error-rate", "1.5"], &["--error-rate", "1"]);
+    assert_one_line_usage_error(&["run", "--error-status", "200"], &["--error-status"]);
+    assert_one_line_usage_error(&["run", "--rate-limit", "fast"], &["--rate-limit", "500/s"]);
+    assert_one_line_usage_error(&["run", "--timeout", "0"], &["--timeout", "1ms"]);
+    assert_one_line_usage_error(&["run", "--retries", "1000"], &["--retries", "100"]);
+    assert_one_line_usage_error(&["run", "--rate", "0/s"], &["--rate", "500/s"]);
+    assert_one_line_usage_error(&["run", "--deadline", "soon"], &["--deadline"]);
+    assert_one_line_usage_error(&["run", "--drip-rate", "0.5"], &["--drip"]);
+}
+
+#[test]
+fn server_faults_with_an_external_target_say_where_they_belong() {
+    let port = closed_port();
+    assert_one_line_usage_error(
+        &[
+            "run",
+            "--target",
+            &format!("http://127.0.0.1:{port}"),
+            "--error-rate",
+            "0.1",
+        ],
+        &["--error-rate", "mock-server"],
+    );
+}
