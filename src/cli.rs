@@ -55,6 +55,10 @@ pub struct RunArgs {
     /// explicitly still override it.
     #[arg(long, short = 'p', value_parser = parse_preset)]
     pub preset: Option<String>,
+    /// Read flags from a TOML file whose keys are these long flag names, e.g. `tasks = "10k"`;
+    /// flags given on the command line override it, and it overrides --preset.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
     /// Strategies to compare, comma-separated, or `all` (see `concbench list`).
     #[arg(long, short = 's', default_value = "sequential,async", value_parser = strategy::parse_selection)]
     pub strategies: Selection,
@@ -112,6 +116,9 @@ pub struct RunArgs {
     /// Flags given explicitly on the command line (filled in after parsing; presets yield to them).
     #[arg(skip)]
     pub explicit: Vec<String>,
+    /// The command line as given (filled in after parsing; a scenario file is applied by re-parsing it).
+    #[arg(skip)]
+    pub argv: Vec<std::ffi::OsString>,
     /// Cores the client may use (P of the bound); default: all this process may run on.
     #[arg(long, value_parser = parse_cores)]
     pub cores: Option<usize>,
@@ -456,7 +463,8 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     use clap::{CommandFactory, FromArgMatches};
-    let matches = Cli::command().try_get_matches_from(args)?;
+    let argv: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let matches = Cli::command().try_get_matches_from(argv.clone())?;
     let mut cli = Cli::from_arg_matches(&matches)?;
     let explicit = |sub: &clap::ArgMatches| -> Vec<String> {
         sub.ids()
@@ -467,8 +475,10 @@ where
             .collect()
     };
     match (&mut cli.command, matches.subcommand()) {
-        (Command::Run(args), Some((_, sub))) => args.explicit = explicit(sub),
-        (Command::Sweep(args), Some((_, sub))) => args.run.explicit = explicit(sub),
+        (Command::Run(args), Some((_, sub))) => (args.explicit, args.argv) = (explicit(sub), argv),
+        (Command::Sweep(args), Some((_, sub))) => {
+            (args.run.explicit, args.run.argv) = (explicit(sub), argv)
+        }
         _ => {}
     }
     Ok(cli)

@@ -145,6 +145,7 @@ fn warn_if_too_few_files(concurrency: usize) {
 
 /// `concbench run`.
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let args = &crate::scenario::apply(args)?;
     let resolved = resolve(args)?;
     if let Some(param) = resolved.preset_sweep.clone() {
         return run_sweep(args, resolved, vec![param]);
@@ -222,6 +223,11 @@ fn verdict(reports: &[RunReport]) -> ExitCode {
 
 /// `concbench sweep`.
 pub fn sweep(args: &SweepArgs) -> anyhow::Result<ExitCode> {
+    let run = crate::scenario::apply(&args.run)?;
+    let args = &SweepArgs {
+        run,
+        ..args.clone()
+    };
     let resolved = resolve(&args.run)?;
     let params = if !args.params.is_empty() {
         args.params.clone()

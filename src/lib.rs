@@ -11,6 +11,7 @@
 //!   [`commands`] carries out `run`, `sweep`, `report` and `list`; [`presets`]
 //!   are the source articles' experiments by name; [`check`] is the CI
 //!   performance gate.
+//! - [`scenario`]: scenario files (TOML keyed by `run`'s long flags), between the command line and the preset.
 //! - [`plan`]: Workload → [`plan::TaskPlan`] (deterministic from the seed), its
 //!   lower bound, and the verification of every outcome.
 //! - [`kernel`]: the CPU work over each body and its calibration.
@@ -54,6 +55,7 @@ pub mod report;
 pub mod results;
 pub mod runner;
 pub mod sampler;
+pub mod scenario;
 pub mod server;
 pub mod strategy;
 pub mod summary;
