@@ -15,7 +15,10 @@
 //! - [`plan`]: Workload → [`plan::TaskPlan`] (deterministic from the seed), its
 //!   lower bound, and the verification of every outcome.
 //! - [`kernel`]: the CPU work over each body and its calibration.
-//! - [`task`]: one task end to end on the blocking or the async client.
+//! - [`task`]: one task end to end on the blocking or the async client;
+//!   [`client`] is what every client does about slow, failing and throttling
+//!   servers (timeout, retries with backoff, rate limit, deadline).
+//! - [`interrupt`]: Ctrl-C and SIGTERM: stop promptly, end the workers, keep what finished.
 //! - [`strategy`]: the [`strategy::Strategy`] trait, [`strategy::StrategyKind`]
 //!   and one file per concurrency model.
 //! - [`measure`]: wall time, CPU, context switches and peak RSS of a run.
