@@ -360,19 +360,28 @@ impl RunReport {
 
     /// Per-strategy p50 of each phase of a task.
     fn phase_rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
-        let head = vec!["strategy", "queued", "response", "body", "cpu"];
+        let retried = self.results.iter().any(|r| r.retries > 0);
+        let mut head = vec!["strategy", "queued", "response", "body", "cpu"];
+        if retried {
+            // Most tasks need no retry, so their p50 is 0: the tail says more.
+            head.insert(2, "retries (p99)");
+        }
         let rows = self
             .results
             .iter()
             .map(|r| {
                 let p = &r.phases;
-                vec![
+                let mut row = vec![
                     r.strategy.clone(),
                     format_seconds(p.queued.p50_s),
                     format_seconds(p.response.p50_s),
                     format_seconds(p.body.p50_s),
                     format_seconds(p.cpu.p50_s),
-                ]
+                ];
+                if retried {
+                    row.insert(2, format_seconds(p.retry.p99_s));
+                }
+                row
             })
             .collect();
         (head, rows)
