@@ -1071,8 +1071,16 @@ impl Chart for CpuChart<'_> {
                     SERVER.filled(),
                 ),
             ])?;
+            // A bar ending just short of the P line would put its label
+            // across the line: start such a label right of the line.
+            let end = r.cpu_utilisation.max(server_cores(r));
+            let anchor = if end < cores && end > cores - 0.15 * max {
+                cores
+            } else {
+                end
+            };
             chart.draw_series(std::iter::once(
-                EmptyElement::at((r.cpu_utilisation.max(server_cores(r)), y))
+                EmptyElement::at((anchor, y))
                     + Text::new(
                         format!("{:.2}", r.cpu_utilisation),
                         (6, 0),
