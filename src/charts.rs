@@ -18,7 +18,6 @@
 //! - Files are written atomically (a temporary file beside them, then a
 //!   rename), and `present()` errors are propagated, not lost on drop.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -210,35 +209,9 @@ fn write_chart<C: Chart>(chart: &C, dir: &Path, stem: &str) -> anyhow::Result<Ve
             .write_image(&pixels, w, h, image::ColorType::Rgb8)
             .with_context(|| format!("cannot encode {}", png_path.display()))?;
     }
-    write_bytes_atomically(&png_path, &png)
+    crate::report::write_atomically(&png_path, &png)
         .with_context(|| format!("cannot write {}", png_path.display()))?;
     Ok(vec![svg_path, png_path])
-}
-
-/// [`crate::report::write_atomically`] for bytes: a temporary file beside `path`, then a rename.
-fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("the path names no file"))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// Registers DejaVu Sans (compiled in) as plotters' `sans-serif`, once.

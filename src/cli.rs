@@ -217,11 +217,11 @@ impl FaultArgs {
 }
 
 fn parse_drip(s: &str) -> Result<Duration, String> {
-    let d = units::parse_duration(s).map_err(|e| e.to_string())?;
-    if d > Duration::from_secs(600) {
-        return Err("a drip must be at most 10min (the server's cap)".into());
-    }
-    Ok(d)
+    duration_within(
+        s,
+        Duration::ZERO..=Duration::from_secs(600),
+        "a drip must be at most 10min (the server's cap)",
+    )
 }
 
 impl RunArgs {
@@ -362,20 +362,34 @@ fn parse_warmup(s: &str) -> Result<usize, String> {
     }
 }
 
-fn parse_interval(s: &str) -> Result<Duration, String> {
+/// A duration in human units within `range`; `out_of_range` says the range
+/// (and an example) when it is not.
+fn duration_within(
+    s: &str,
+    range: std::ops::RangeInclusive<Duration>,
+    out_of_range: &str,
+) -> Result<Duration, String> {
     let d = units::parse_duration(s).map_err(|e| e.to_string())?;
-    if d < Duration::from_millis(10) || d > Duration::from_secs(1) {
-        return Err("the sampling interval must be from 10ms to 1s".into());
+    if !range.contains(&d) {
+        return Err(out_of_range.into());
     }
     Ok(d)
 }
 
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    duration_within(
+        s,
+        Duration::from_millis(10)..=Duration::from_secs(1),
+        "the sampling interval must be from 10ms to 1s",
+    )
+}
+
 fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let d = units::parse_duration(s).map_err(|e| e.to_string())?;
-    if d < Duration::from_millis(1) || d > Duration::from_secs(3600) {
-        return Err("the timeout must be from 1ms to 1h, e.g. 2s".into());
-    }
-    Ok(d)
+    duration_within(
+        s,
+        Duration::from_millis(1)..=Duration::from_secs(3600),
+        "the timeout must be from 1ms to 1h, e.g. 2s",
+    )
 }
 
 fn parse_retries(s: &str) -> Result<u32, String> {
@@ -386,11 +400,11 @@ fn parse_retries(s: &str) -> Result<u32, String> {
 }
 
 fn parse_backoff(s: &str) -> Result<Duration, String> {
-    let d = units::parse_duration(s).map_err(|e| e.to_string())?;
-    if d > Duration::from_secs(600) {
-        return Err("a backoff must be at most 10min".into());
-    }
-    Ok(d)
+    duration_within(
+        s,
+        Duration::ZERO..=Duration::from_secs(600),
+        "a backoff must be at most 10min",
+    )
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -403,11 +417,11 @@ fn parse_rate(s: &str) -> Result<f64, String> {
 }
 
 fn parse_deadline(s: &str) -> Result<Duration, String> {
-    let d = units::parse_duration(s).map_err(|e| e.to_string())?;
-    if d.is_zero() || d > Duration::from_secs(7 * 24 * 3600) {
-        return Err("the deadline must be more than 0 and at most 7 days, e.g. 60s".into());
-    }
-    Ok(d)
+    duration_within(
+        s,
+        Duration::from_nanos(1)..=Duration::from_secs(7 * 24 * 3600),
+        "the deadline must be more than 0 and at most 7 days, e.g. 60s",
+    )
 }
 
 fn parse_cores(s: &str) -> Result<usize, String> {
@@ -426,11 +440,11 @@ fn parse_body_bytes(s: &str) -> Result<usize, String> {
 }
 
 fn parse_cpu(s: &str) -> Result<Duration, String> {
-    let d = units::parse_duration(s).map_err(|e| e.to_string())?;
-    if d > Duration::from_secs(60) {
-        return Err("CPU work per task is capped at 60s".into());
-    }
-    Ok(d)
+    duration_within(
+        s,
+        Duration::ZERO..=Duration::from_secs(60),
+        "CPU work per task is capped at 60s",
+    )
 }
 
 fn parse_units(s: &str) -> Result<u64, String> {

@@ -173,12 +173,6 @@ impl Session {
         }
     }
 
-    /// Whether waiting `wait` from now would pass the deadline.
-    pub fn would_pass_deadline(&self, wait: Duration) -> bool {
-        self.deadline_ns
-            .is_some_and(|d| mono_now_ns().saturating_add(wait.as_nanos() as u64) >= d)
-    }
-
     /// With a rate limit, how long to wait before the next request may start.
     pub fn pace(&self) -> Option<Duration> {
         let slot = self.limiter.as_ref()?.reserve();
@@ -200,7 +194,10 @@ impl Session {
             return None;
         }
         let wait = self.policy.backoff(self.seed, id, attempt, retry_after);
-        (!self.would_pass_deadline(wait)).then_some(wait)
+        let passes_deadline = self
+            .deadline_ns
+            .is_some_and(|d| mono_now_ns().saturating_add(wait.as_nanos() as u64) >= d);
+        (!passes_deadline).then_some(wait)
     }
 }
 

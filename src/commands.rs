@@ -165,7 +165,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     match &args.out {
         Some(path) => {
-            report::write_atomically(path, &report.render(args.format))
+            report::write_atomically(path, report.render(args.format))
                 .with_context(|| format!("cannot write --out {}", path.display()))?;
             if args.format != Format::Table {
                 print!("{}", report.render(Format::Table));

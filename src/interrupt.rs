@@ -24,13 +24,8 @@ pub fn requested() -> bool {
 }
 
 /// Asks the run to stop, as the first Ctrl-C does.
-pub fn request() {
+fn request() {
     STOP.store(true, Ordering::Relaxed);
-}
-
-/// Clears the flag (tests that interrupt one run and then start another).
-pub fn reset() {
-    STOP.store(false, Ordering::Relaxed);
 }
 
 /// In the parent: the first SIGINT/SIGTERM asks the run to stop and forwards

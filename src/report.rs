@@ -245,9 +245,7 @@ impl RunReport {
         match format {
             Format::Table => self.table(),
             Format::Json => serde_json::to_string_pretty(self).expect("report serialises") + "\n",
-            Format::Csv => {
-                crate::results::csv_rows(&crate::results::ResultsFile::Run(self.clone()))
-            }
+            Format::Csv => crate::results::run_csv_rows(self),
             Format::Markdown => self.markdown(),
         }
     }
@@ -443,8 +441,9 @@ impl RunReport {
     }
 }
 
-/// Writes `contents` to `path` atomically: a temporary file beside it, then a rename.
-pub fn write_atomically(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+/// Writes `contents` (text or bytes) to `path` atomically: a temporary file
+/// beside it, then a rename.
+pub fn write_atomically(path: &std::path::Path, contents: impl AsRef<[u8]>) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -460,7 +459,7 @@ pub fn write_atomically(path: &std::path::Path, contents: &str) -> std::io::Resu
     let result = (|| {
         use std::io::Write;
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(contents.as_bytes())?;
+        f.write_all(contents.as_ref())?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();

@@ -86,7 +86,7 @@ pub fn write_sweep(json: &Path, csv: &Path, sweep: &SweepReport) -> anyhow::Resu
     let text = serde_json::to_string_pretty(sweep).expect("the sweep serialises") + "\n";
     report::write_atomically(json, &text)
         .with_context(|| format!("cannot write {}", json.display()))?;
-    report::write_atomically(csv, &csv_rows(&ResultsFile::Sweep(sweep.clone())))
+    report::write_atomically(csv, sweep_csv_rows(sweep))
         .with_context(|| format!("cannot write {}", csv.display()))?;
     Ok(())
 }
@@ -96,39 +96,42 @@ ideal_s,efficiency,speedup_vs_sequential,cpu_user_s,cpu_sys_s,cpu_utilisation,pe
 ctx_switches_involuntary,throughput_per_s,latency_p50_s,latency_p90_s,latency_p99_s,latency_max_s,server_served,\
 server_cpu_user_s,server_cpu_sys_s,server_lateness_p50_s,server_lateness_p99_s,flags\n";
 
-/// One CSV row per scenario × parameter values × strategy × repeat.
-pub fn csv_rows(results: &ResultsFile) -> String {
+/// The CSV of one run: one row per strategy × repeat.
+pub fn run_csv_rows(run: &RunReport) -> String {
     let mut out = String::from(CSV_HEADER);
-    let mut add = |scenario: &str, params: &str, run: &RunReport| {
-        for r in &run.results {
-            if r.repeats.is_empty() {
-                csv_row(&mut out, scenario, params, r, 1);
-            } else {
-                for (i, rep) in r.repeats.iter().enumerate() {
-                    csv_row(&mut out, scenario, params, rep, i + 1);
-                }
-            }
-        }
-    };
-    match results {
-        ResultsFile::Run(run) => add(&run.meta.scenario, "", run),
-        ResultsFile::Sweep(s) => {
-            for cell in &s.cells {
-                let params: Vec<String> = s
-                    .params
-                    .iter()
-                    .map(|p| {
-                        format!(
-                            "{p}={}",
-                            cell.values.get(p).map(String::as_str).unwrap_or("")
-                        )
-                    })
-                    .collect();
-                add(&s.scenario, &params.join(";"), &cell.report);
+    push_run_rows(&mut out, &run.meta.scenario, "", run);
+    out
+}
+
+/// The CSV of a sweep: one row per parameter values × strategy × repeat.
+pub fn sweep_csv_rows(sweep: &SweepReport) -> String {
+    let mut out = String::from(CSV_HEADER);
+    for cell in &sweep.cells {
+        let params: Vec<String> = sweep
+            .params
+            .iter()
+            .map(|p| {
+                format!(
+                    "{p}={}",
+                    cell.values.get(p).map(String::as_str).unwrap_or("")
+                )
+            })
+            .collect();
+        push_run_rows(&mut out, &sweep.scenario, &params.join(";"), &cell.report);
+    }
+    out
+}
+
+fn push_run_rows(out: &mut String, scenario: &str, params: &str, run: &RunReport) {
+    for r in &run.results {
+        if r.repeats.is_empty() {
+            csv_row(out, scenario, params, r, 1);
+        } else {
+            for (i, rep) in r.repeats.iter().enumerate() {
+                csv_row(out, scenario, params, rep, i + 1);
             }
         }
     }
-    out
 }
 
 fn csv_row(out: &mut String, scenario: &str, params: &str, r: &StrategyResult, repeat: usize) {

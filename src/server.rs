@@ -9,6 +9,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
 use mock_server::{FaultStats, ServerStats};
+use serde::Deserialize;
+
+/// One `/stats` body: the server's stats and, in the same JSON object, its
+/// fault counters (two types on the mock server's side), read in one pass.
+#[derive(Deserialize)]
+struct StatsBody {
+    #[serde(flatten)]
+    stats: ServerStats,
+    #[serde(flatten)]
+    faults: FaultStats,
+}
 
 use crate::error::UsageError;
 
@@ -172,10 +183,8 @@ impl ServerControl {
             .call()
             .context("GET /stats")?;
         let text = resp.body_mut().read_to_string().context("reading /stats")?;
-        Ok((
-            serde_json::from_str(&text).context("parsing /stats")?,
-            serde_json::from_str(&text).context("parsing /stats")?,
-        ))
+        let body: StatsBody = serde_json::from_str(&text).context("parsing /stats")?;
+        Ok((body.stats, body.faults))
     }
 
     /// Starts a new lateness window on the server.

@@ -136,11 +136,12 @@ fn os_error(e: &(dyn std::error::Error + 'static)) -> Option<i32> {
     None
 }
 
-/// The failure an OS error code stands for when it means a client-side limit.
-fn exhausted(code: Option<i32>, msg: String) -> Option<TaskError> {
-    match code {
-        Some(libc::EADDRNOTAVAIL) => Some(TaskError::PortsExhausted(msg)),
-        Some(libc::EMFILE | libc::ENFILE) => Some(TaskError::FilesExhausted(msg)),
+/// The failure an OS error code stands for when it means a client-side
+/// limit (out of ports, out of file descriptors), as its constructor.
+fn limit_error(code: Option<i32>) -> Option<fn(String) -> TaskError> {
+    match code? {
+        libc::EADDRNOTAVAIL => Some(TaskError::PortsExhausted),
+        libc::EMFILE | libc::ENFILE => Some(TaskError::FilesExhausted),
         _ => None,
     }
 }
@@ -328,10 +329,6 @@ impl BlockingClient {
             .into();
         Self { agent, session }
     }
-
-    pub fn session(&self) -> &Session {
-        &self.session
-    }
 }
 
 /// One attempt's result: the body and the server's lateness, or why not
@@ -339,19 +336,20 @@ impl BlockingClient {
 type AttemptResult<B> = Result<(B, Option<u64>), (TaskError, Option<Duration>)>;
 
 fn ureq_error(e: ureq::Error, in_body: bool) -> TaskError {
-    match e {
+    let msg = e.to_string();
+    match &e {
         ureq::Error::Timeout(which) => TaskError::Timeout(which.to_string()),
-        ureq::Error::Io(io) if exhausted(io.raw_os_error(), String::new()).is_some() => {
-            exhausted(io.raw_os_error(), io.to_string()).expect("checked")
-        }
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-            TaskError::Connect(io.to_string())
-        }
-        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => {
-            TaskError::Connect(e.to_string())
-        }
-        other if in_body => TaskError::Body(other.to_string()),
-        other => TaskError::Request(other.to_string()),
+        ureq::Error::Io(io) => match limit_error(io.raw_os_error()) {
+            Some(make) => make(io.to_string()),
+            None if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                TaskError::Connect(io.to_string())
+            }
+            None if in_body => TaskError::Body(msg),
+            None => TaskError::Request(msg),
+        },
+        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => TaskError::Connect(msg),
+        _ if in_body => TaskError::Body(msg),
+        _ => TaskError::Request(msg),
     }
 }
 
@@ -384,73 +382,31 @@ fn attempt_blocking(
     Ok((body, lateness))
 }
 
-/// Runs one task on a blocking client: its attempts (paced by the rate
-/// limiter, retried with backoff as the policy says), then the CPU work.
-pub fn run_blocking(client: &BlockingClient, spec: &TaskSpec) -> TaskOutcome {
+/// Fetches one task's body on a blocking client, with the policy's pacing
+/// and retries.
+pub fn fetch_blocking(client: &BlockingClient, spec: &TaskSpec) -> Fetched<Vec<u8>> {
     let s = &*client.session;
-    let mut first_sent = None;
-    let (mut attempt, mut unreached) = (0u32, 0u32);
+    let mut tries = Attempts::default();
     loop {
         if let Some(wait) = s.pace() {
             client::sleep_interruptible(wait);
         }
-        if let Some(e) = s.stopped() {
-            return failed_after(spec.id, e, attempt, unreached, 0);
+        if let Some(stopped) = tries.stopped(s) {
+            return stopped;
         }
-        let mut t = Stamps::new();
-        let first = *first_sent.get_or_insert(t.sent);
-        let result = attempt_blocking(client, spec, attempt, &mut t);
-        t.done = mono_now_ns();
-        match result {
-            Ok((body, lateness)) => {
-                let (completed, cpu_us) = timed(|| Completed::from_body(&body, spec.cpu_units));
-                return TaskOutcome {
-                    id: spec.id,
-                    result: Ok(completed),
-                    latency_us: t.latency_us(),
-                    server_lateness_us: lateness,
-                    phases: Phases {
-                        cpu_us,
-                        ..t.phases(s.run_start_ns, first)
-                    },
-                    attempts: attempt + 1,
-                    unreached,
-                };
-            }
-            Err((e, asked)) => {
-                unreached += e.unreached() as u32;
-                match s.retry_wait(spec.id, attempt, &e, asked) {
-                    Some(wait) => {
-                        client::sleep_interruptible(wait);
-                        attempt += 1;
-                    }
-                    None => {
-                        return failed_after(spec.id, e, attempt + 1, unreached, t.latency_us())
-                    }
-                }
-            }
+        let mut t = tries.start();
+        let result = attempt_blocking(client, spec, tries.attempt, &mut t);
+        match tries.finish(s, spec.id, t, result) {
+            Next::Retry(wait) => client::sleep_interruptible(wait),
+            Next::Done(fetched) => return fetched,
         }
     }
 }
 
-/// A failed outcome after `attempts` requests (`unreached` of which never
-/// reached the server), the last taking `latency_us`.
-fn failed_after(
-    id: u64,
-    e: TaskError,
-    attempts: u32,
-    unreached: u32,
-    latency_us: u64,
-) -> TaskOutcome {
-    TaskOutcome {
-        id,
-        result: Err(e),
-        latency_us,
-        server_lateness_us: None,
-        phases: Phases::default(),
-        attempts,
-        unreached,
-    }
+/// Runs one task on a blocking client: its attempts (paced by the rate
+/// limiter, retried with backoff as the policy says), then the CPU work.
+pub fn run_blocking(client: &BlockingClient, spec: &TaskSpec) -> TaskOutcome {
+    fetch_blocking(client, spec).complete(spec)
 }
 
 /// An async HTTP client for one worker (clone it to share the pool) and the
@@ -479,16 +435,12 @@ impl AsyncClient {
             .build()?;
         Ok(Self { client, session })
     }
-
-    pub fn session(&self) -> &Session {
-        &self.session
-    }
 }
 
-/// What [`fetch_async`] got: the body, or why there is none.
+/// What [`fetch_async`] or [`fetch_blocking`] got: the body, or why there is none.
 #[derive(Debug, Clone)]
-pub struct Fetched {
-    pub body: Result<bytes::Bytes, TaskError>,
+pub struct Fetched<B = bytes::Bytes> {
+    pub body: Result<B, TaskError>,
     /// Send to last body byte of the last attempt, in µs.
     pub latency_us: u64,
     pub server_lateness_us: Option<u64>,
@@ -501,7 +453,16 @@ pub struct Fetched {
     pub unreached: u32,
 }
 
-impl Fetched {
+impl<B: AsRef<[u8]>> Fetched<B> {
+    /// The task's outcome with its CPU work done here, inline.
+    pub fn complete(&self, spec: &TaskSpec) -> TaskOutcome {
+        let (result, cpu_us) = timed(|| match &self.body {
+            Ok(body) => Ok(Completed::from_body(body.as_ref(), spec.cpu_units)),
+            Err(e) => Err(e.clone()),
+        });
+        self.outcome(spec.id, result, cpu_us)
+    }
+
     /// The task's outcome, given the result of its CPU work and how long that took.
     pub fn outcome(
         &self,
@@ -532,8 +493,8 @@ impl Fetched {
 fn reqwest_error(e: &reqwest::Error, in_body: bool) -> TaskError {
     if e.is_timeout() {
         TaskError::Timeout(error_chain(e))
-    } else if let Some(limit) = exhausted(os_error(e), error_chain(e)) {
-        limit
+    } else if let Some(make) = limit_error(os_error(e)) {
+        make(error_chain(e))
     } else if e.is_connect() {
         TaskError::Connect(error_chain(e))
     } else if in_body {
@@ -575,68 +536,103 @@ async fn attempt_async(
 /// ship it elsewhere.
 pub async fn fetch_async(client: &AsyncClient, spec: &TaskSpec) -> Fetched {
     let s = &*client.session;
-    let mut first_sent = None;
-    let (mut attempt, mut unreached) = (0u32, 0u32);
+    let mut tries = Attempts::default();
     loop {
         if let Some(wait) = s.pace() {
             tokio::time::sleep(wait).await;
         }
-        if let Some(e) = s.stopped() {
-            return Fetched {
-                body: Err(e),
-                latency_us: 0,
-                server_lateness_us: None,
-                phases: Phases::default(),
-                attempts: attempt,
-                unreached,
-            };
+        if let Some(stopped) = tries.stopped(s) {
+            return stopped;
         }
-        let mut t = Stamps::new();
-        let first = *first_sent.get_or_insert(t.sent);
-        let result = attempt_async(client, spec, attempt, &mut t).await;
-        t.done = mono_now_ns();
-        match result {
-            Ok((body, lateness)) => {
-                return Fetched {
-                    body: Ok(body),
-                    latency_us: t.latency_us(),
-                    server_lateness_us: lateness,
-                    phases: t.phases(s.run_start_ns, first),
-                    attempts: attempt + 1,
-                    unreached,
-                }
-            }
-            Err((e, asked)) => {
-                unreached += e.unreached() as u32;
-                match s.retry_wait(spec.id, attempt, &e, asked) {
-                    Some(wait) => {
-                        client::sleep_interruptible_async(wait).await;
-                        attempt += 1;
-                    }
-                    None => {
-                        return Fetched {
-                            body: Err(e),
-                            latency_us: t.latency_us(),
-                            server_lateness_us: None,
-                            phases: Phases::default(),
-                            attempts: attempt + 1,
-                            unreached,
-                        }
-                    }
-                }
-            }
+        let mut t = tries.start();
+        let result = attempt_async(client, spec, tries.attempt, &mut t).await;
+        match tries.finish(s, spec.id, t, result) {
+            Next::Retry(wait) => client::sleep_interruptible_async(wait).await,
+            Next::Done(fetched) => return fetched,
         }
     }
 }
 
 /// Runs one task on an async client with its CPU work inline.
 pub async fn run_async(client: &AsyncClient, spec: &TaskSpec) -> TaskOutcome {
-    let fetched = fetch_async(client, spec).await;
-    let (result, cpu_us) = timed(|| match &fetched.body {
-        Ok(body) => Ok(Completed::from_body(body, spec.cpu_units)),
-        Err(e) => Err(e.clone()),
-    });
-    fetched.outcome(spec.id, result, cpu_us)
+    fetch_async(client, spec).await.complete(spec)
+}
+
+/// The bookkeeping of one task's attempts, the same on both clients: which
+/// attempt this is, how many never reached the server, when the first was sent.
+#[derive(Debug, Default)]
+struct Attempts {
+    /// 0-based number of the attempt about to be (or being) made.
+    attempt: u32,
+    unreached: u32,
+    first_sent: Option<u64>,
+}
+
+/// What follows an attempt.
+enum Next<B> {
+    /// Wait this long, then try again.
+    Retry(Duration),
+    /// The fetch is over, with a body or for good.
+    Done(Fetched<B>),
+}
+
+impl Attempts {
+    /// The fetch's end if no attempt may start now (interrupted, or past the deadline).
+    fn stopped<B>(&self, s: &Session) -> Option<Fetched<B>> {
+        let e = s.stopped()?;
+        Some(self.failed(e, self.attempt, 0))
+    }
+
+    /// Stamps the start of an attempt.
+    fn start(&mut self) -> Stamps {
+        let t = Stamps::new();
+        self.first_sent.get_or_insert(t.sent);
+        t
+    }
+
+    /// Settles an attempt: done with its body, done for good, or retry after a wait.
+    fn finish<B>(
+        &mut self,
+        s: &Session,
+        id: u64,
+        mut t: Stamps,
+        result: AttemptResult<B>,
+    ) -> Next<B> {
+        t.done = mono_now_ns();
+        let attempts = self.attempt + 1;
+        match result {
+            Ok((body, lateness)) => Next::Done(Fetched {
+                body: Ok(body),
+                latency_us: t.latency_us(),
+                server_lateness_us: lateness,
+                phases: t.phases(s.run_start_ns, self.first_sent.unwrap_or(t.sent)),
+                attempts,
+                unreached: self.unreached,
+            }),
+            Err((e, asked)) => {
+                self.unreached += e.unreached() as u32;
+                match s.retry_wait(id, self.attempt, &e, asked) {
+                    Some(wait) => {
+                        self.attempt = attempts;
+                        Next::Retry(wait)
+                    }
+                    None => Next::Done(self.failed(e, attempts, t.latency_us())),
+                }
+            }
+        }
+    }
+
+    /// A failed fetch after `attempts` requests, the last taking `latency_us`.
+    fn failed<B>(&self, e: TaskError, attempts: u32, latency_us: u64) -> Fetched<B> {
+        Fetched {
+            body: Err(e),
+            latency_us,
+            server_lateness_us: None,
+            phases: Phases::default(),
+            attempts,
+            unreached: self.unreached,
+        }
+    }
 }
 
 /// An error and its sources on one line (reqwest hides the cause in `source()`).

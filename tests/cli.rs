@@ -2,20 +2,12 @@
 //! exit code 2, a run prints the JSON contract, and the embedded server never
 //! outlives the run.
 
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const EXE: &str = env!("CARGO_BIN_EXE_concbench");
-
-fn concbench(args: &[&str]) -> Output {
-    Command::new(EXE)
-        .args(args)
-        // Even with backtraces asked for, a user error must not print one.
-        .env("RUST_BACKTRACE", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("concbench runs")
-}
+use common::{concbench, EXE};
 
 /// A loopback port nothing listens on.
 fn closed_port() -> u16 {
@@ -24,30 +16,13 @@ fn closed_port() -> u16 {
 }
 
 fn assert_one_line_usage_error(args: &[&str], must_mention: &[&str]) {
-    let out = concbench(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "{args:?} printed more than one line:\n{stderr}"
-    );
-    assert!(stderr.starts_with("Error: "), "{stderr}");
+    let line = common::one_line_usage_error(args);
     for word in must_mention {
         assert!(
-            stderr.contains(word),
-            "{args:?}: '{word}' missing from: {stderr}"
+            line.contains(word),
+            "{args:?}: '{word}' missing from: {line}"
         );
     }
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("backtrace"),
-        "{stderr}"
-    );
-    assert!(
-        out.stdout.is_empty(),
-        "nothing may be printed on stdout: {:?}",
-        out.stdout
-    );
 }
 
 #[test]

@@ -169,65 +169,10 @@ fn the_sampler_costs_under_one_percent_of_a_core_and_sees_both_sides() {
         .all(|&c| (0.0..=4.0).contains(&c)));
 }
 
-/// A hand-rolled HTTP/1.1 server that answers `/work` with the right body at
-/// once, whatever `latency_us` asks for: a server the bound does not describe.
-fn impatient_server() -> String {
-    use std::io::Write;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut out = stream;
-                loop {
-                    let mut request_line = String::new();
-                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let mut header = String::new();
-                    while reader.read_line(&mut header).unwrap_or(0) > 2 {
-                        header.clear();
-                    }
-                    let target = request_line
-                        .split_whitespace()
-                        .nth(1)
-                        .unwrap_or("/")
-                        .to_string();
-                    let body: Vec<u8> = if target.starts_with("/health") {
-                        b"ok\n".to_vec()
-                    } else if target.starts_with("/stats") {
-                        br#"{"pid":0,"served":0,"in_flight":0,"max_in_flight":0,"bytes_sent":0,"bad_requests":0,"lateness_us":{"count":0,"mean":0.0,"p50":0,"p99":0,"max":0},"cpu_user_s":0.0,"cpu_sys_s":0.0,"threads":1,"uptime_s":0.0}"#.to_vec()
-                    } else {
-                        let url = url::Url::parse(&format!("http://x{target}")).unwrap();
-                        let q = |k: &str| -> u64 {
-                            url.query_pairs()
-                                .find(|(n, _)| n == k)
-                                .and_then(|(_, v)| v.parse().ok())
-                                .unwrap_or(0)
-                        };
-                        mock_server::payload::generate(q("seed"), q("id"), q("bytes") as usize)
-                    };
-                    let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len());
-                    if out
-                        .write_all(head.as_bytes())
-                        .and_then(|_| out.write_all(&body))
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    url
-}
-
 #[test]
 fn a_run_faster_than_its_bound_is_flagged() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let url = impatient_server();
+    let url = common::hand_rolled_server(common::WorkAnswer::Impatient);
     let mut w = common::small(20, "50ms");
     w.cpu = CpuWork::Units(0);
     let report = run_workload(

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::time::Duration;
 
 use concbench::runner::run_workload;
@@ -407,63 +405,9 @@ fn a_missing_response_fails_the_run_with_a_clear_message() {
     }
 }
 
-/// A hand-rolled HTTP/1.1 server whose `/work` answers promise the full body
-/// and then close the connection halfway through it.
-fn truncating_server() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut out = stream;
-                loop {
-                    let mut request_line = String::new();
-                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let mut header = String::new();
-                    while reader.read_line(&mut header).unwrap_or(0) > 2 {
-                        header.clear();
-                    }
-                    let target = request_line
-                        .split_whitespace()
-                        .nth(1)
-                        .unwrap_or("/")
-                        .to_string();
-                    let respond = |out: &mut std::net::TcpStream, body: &[u8], len: usize| {
-                        let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {len}\r\n\r\n");
-                        out.write_all(head.as_bytes())
-                            .and_then(|_| out.write_all(body))
-                    };
-                    if target.starts_with("/health") {
-                        let _ = respond(&mut out, b"ok\n", 3);
-                    } else if target.starts_with("/stats") {
-                        let stats = br#"{"pid":0,"served":0,"in_flight":0,"max_in_flight":0,"bytes_sent":0,"bad_requests":0,"lateness_us":{"count":0,"mean":0.0,"p50":0,"p99":0,"max":0},"cpu_user_s":0.0,"cpu_sys_s":0.0,"threads":1,"uptime_s":0.0}"#;
-                        let _ = respond(&mut out, stats, stats.len());
-                    } else {
-                        let url = url::Url::parse(&format!("http://x{target}")).unwrap();
-                        let q = |k: &str| -> u64 {
-                            url.query_pairs()
-                                .find(|(n, _)| n == k)
-                                .and_then(|(_, v)| v.parse().ok())
-                                .unwrap_or(0)
-                        };
-                        let body = payload::generate(q("seed"), q("id"), q("bytes") as usize);
-                        let _ = respond(&mut out, &body[..body.len() / 2], body.len());
-                        return; // close mid-body
-                    }
-                }
-            });
-        }
-    });
-    url
-}
-
 #[test]
 fn a_truncated_body_fails_the_run_with_a_clear_message() {
-    let url = truncating_server();
+    let url = common::hand_rolled_server(common::WorkAnswer::Truncated);
     let w = common::small(6, "0");
     let report = run_workload(
         &w,

@@ -3,50 +3,23 @@
 //! and nothing run or written; a good one sits between the command line and
 //! the preset; every committed file under scenarios/ parses.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
 
+use std::path::{Path, PathBuf};
+
+use common::{concbench, one_line_usage_error};
 use concbench::cli::{self, Command as Sub};
 use concbench::scenario;
 
-const EXE: &str = env!("CARGO_BIN_EXE_concbench");
-
-fn concbench(args: &[&str]) -> Output {
-    Command::new(EXE)
-        .args(args)
-        .env("RUST_BACKTRACE", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("concbench runs")
-}
-
 /// A fresh directory for one test.
 fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("concbench-scenario-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::fresh_dir(&format!("concbench-scenario-{name}"))
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
     p.to_str().unwrap().to_string()
-}
-
-/// Asserts one line on stderr, exit 2, no backtrace, nothing on stdout; returns the line.
-fn one_line_usage_error(args: &[&str]) -> String {
-    let out = concbench(args);
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}:\n{stderr}");
-    assert!(stderr.starts_with("Error: "), "{stderr}");
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("backtrace"),
-        "{stderr}"
-    );
-    assert!(out.stdout.is_empty(), "stdout: {:?}", out.stdout);
-    stderr.trim_end().to_string()
 }
 
 #[test]

@@ -9,6 +9,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{agent, get, Reply};
 use mock_server::payload;
 use mock_server::{
     Fault, FaultStats, Faults, MockServer, RateLimit, ServerConfig, ServerHandle, ServerStats,
@@ -16,46 +19,6 @@ use mock_server::{
 
 fn start(config: ServerConfig) -> ServerHandle {
     MockServer::start(config).expect("the server starts on a free port")
-}
-
-/// A keep-alive agent that hands back 4xx/5xx as responses, ignores proxy
-/// settings and never waits longer than 10 s.
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .proxy(None)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
-}
-
-/// Status, two headers and the body of a complete answer.
-struct Reply {
-    status: u16,
-    retry_after: Option<String>,
-    retry_after_ms: Option<String>,
-    body: Vec<u8>,
-}
-
-fn get(agent: &ureq::Agent, url: &str) -> Reply {
-    let mut resp = agent.get(url).call().expect("the request is answered");
-    let header = |name: &str| {
-        resp.headers()
-            .get(name)
-            .map(|v| v.to_str().expect("ASCII header").to_string())
-    };
-    let (retry_after, retry_after_ms) = (header("retry-after"), header("x-retry-after-ms"));
-    let status = resp.status().as_u16();
-    let body = resp
-        .body_mut()
-        .read_to_vec()
-        .expect("the whole body arrives");
-    Reply {
-        status,
-        retry_after,
-        retry_after_ms,
-        body,
-    }
 }
 
 /// How a raw exchange ended.
@@ -228,10 +191,14 @@ fn error_fault_answers_an_error_status_after_the_latency_and_is_counted() {
         );
         assert!(matches!(reply.status, 500 | 503), "status {}", reply.status);
         if reply.status == 503 {
-            assert_eq!(reply.retry_after.as_deref(), Some("1"));
-            assert_eq!(reply.retry_after_ms.as_deref(), Some("10"));
+            assert_eq!(reply.header("retry-after"), Some("1"));
+            assert_eq!(reply.header("x-retry-after-ms"), Some("10"));
         } else {
-            assert_eq!(reply.retry_after, None, "a 500 does not say when to retry");
+            assert_eq!(
+                reply.header("retry-after"),
+                None,
+                "a 500 does not say when to retry"
+            );
         }
         assert!(String::from_utf8_lossy(&reply.body).contains("error"));
         statuses.push(reply.status);
@@ -607,10 +574,9 @@ fn the_rate_limit_answers_429_with_both_retry_headers_when_a_burst_exceeds_it() 
         "{ok} of 8 passed in {took:?}"
     );
     for reply in &limited {
-        assert_eq!(reply.retry_after.as_deref(), Some("1"));
+        assert_eq!(reply.header("retry-after"), Some("1"));
         let ms: u64 = reply
-            .retry_after_ms
-            .as_deref()
+            .header("x-retry-after-ms")
             .expect("x-retry-after-ms")
             .parse()
             .expect("whole milliseconds");
@@ -619,7 +585,7 @@ fn the_rate_limit_answers_429_with_both_retry_headers_when_a_burst_exceeds_it() 
     // Waiting as told gets a token.
     let wait: u64 = limited
         .last()
-        .and_then(|r| r.retry_after_ms.as_deref())
+        .and_then(|r| r.header("x-retry-after-ms"))
         .expect("a 429")
         .parse()
         .unwrap();

@@ -7,63 +7,11 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{agent, get, post};
 use mock_server::payload;
 use mock_server::{MockServer, ServerConfig, ServerHandle, ServerStats};
-
-/// A keep-alive agent that hands back 4xx/5xx as responses, ignores proxy
-/// settings from the environment and never waits longer than 10 s.
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .proxy(None)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
-}
-
-/// One complete answer: status, headers and the whole body.
-struct Reply {
-    status: u16,
-    headers: ureq::http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().expect("ASCII header"))
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8(self.body.clone()).expect("UTF-8 body")
-    }
-}
-
-fn read_reply(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
-    let mut resp = resp.expect("the request reaches the server and is answered");
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let body = resp
-        .body_mut()
-        .with_config()
-        .limit(64 << 20)
-        .read_to_vec()
-        .expect("the whole body arrives");
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn get(agent: &ureq::Agent, url: &str) -> Reply {
-    read_reply(agent.get(url).call())
-}
-
-fn post(agent: &ureq::Agent, url: &str) -> Reply {
-    read_reply(agent.post(url).send_empty())
-}
 
 /// `GET /stats`, deserialised.
 fn http_stats(agent: &ureq::Agent, server: &ServerHandle) -> ServerStats {

@@ -81,9 +81,8 @@ impl RunContext {
         }
     }
 
-    /// What every request of a run started at `run_start_ns` shares, for a
-    /// client in this process that has `share` of the rate limit (1.0 unless
-    /// the client's budget is split between processes).
+    /// What every request of a run started at `run_start_ns` shares (in
+    /// this process; worker processes build their own from the policy).
     pub fn session(&self, seed: u64, run_start_ns: u64) -> std::sync::Arc<Session> {
         std::sync::Arc::new(Session::new(
             &self.base_url,

@@ -2,7 +2,7 @@
 //! small workloads.
 #![allow(dead_code)]
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use concbench::runner::{RunOptions, Target};
@@ -128,4 +128,115 @@ pub fn assert_nothing_left(tag: &str, what: &str) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Runs the concbench binary to its end, with backtraces asked for (a user
+/// error must still not print one) and no stdin.
+pub fn concbench(args: &[&str]) -> Output {
+    Command::new(EXE)
+        .args(args)
+        .env("RUST_BACKTRACE", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("concbench runs")
+}
+
+/// Asserts bad input as a user must meet it: one line on stderr starting
+/// `Error: `, exit 2, no panic or backtrace, nothing on stdout. Returns the line.
+pub fn one_line_usage_error(args: &[&str]) -> String {
+    let out = concbench(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "{args:?} printed more than one line:\n{stderr}"
+    );
+    assert!(stderr.starts_with("Error: "), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "nothing may be printed on stdout: {:?}",
+        out.stdout
+    );
+    stderr.trim_end().to_string()
+}
+
+/// A fresh, empty directory for one test, under Cargo's target tmp dir.
+pub fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// How [`hand_rolled_server`] answers `/work`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkAnswer {
+    /// The right body at once, whatever `latency_us` asks: a server the bound does not describe.
+    Impatient,
+    /// Promises the whole body, sends half of it, then closes the connection.
+    Truncated,
+}
+
+/// A hand-rolled HTTP/1.1 server on a free loopback port, for behaviour the
+/// mock server does not offer: it answers `/health` and a `/stats` of zeros,
+/// and `/work` as `answer` says. Returns its base URL.
+pub fn hand_rolled_server(answer: WorkAnswer) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut out = stream;
+                loop {
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut header = String::new();
+                    while reader.read_line(&mut header).unwrap_or(0) > 2 {
+                        header.clear();
+                    }
+                    let target = request_line.split_whitespace().nth(1).unwrap_or("/");
+                    let (body, promised): (Vec<u8>, usize) = if target.starts_with("/health") {
+                        (b"ok\n".to_vec(), 3)
+                    } else if target.starts_with("/stats") {
+                        let stats = br#"{"pid":0,"served":0,"in_flight":0,"max_in_flight":0,"bytes_sent":0,"bad_requests":0,"lateness_us":{"count":0,"mean":0.0,"p50":0,"p99":0,"max":0},"cpu_user_s":0.0,"cpu_sys_s":0.0,"threads":1,"uptime_s":0.0}"#;
+                        (stats.to_vec(), stats.len())
+                    } else {
+                        let url = url::Url::parse(&format!("http://x{target}")).unwrap();
+                        let q = |k: &str| -> u64 {
+                            url.query_pairs()
+                                .find(|(n, _)| n == k)
+                                .and_then(|(_, v)| v.parse().ok())
+                                .unwrap_or(0)
+                        };
+                        let mut body =
+                            mock_server::payload::generate(q("seed"), q("id"), q("bytes") as usize);
+                        let len = body.len();
+                        if answer == WorkAnswer::Truncated {
+                            body.truncate(len / 2);
+                        }
+                        (body, len)
+                    };
+                    let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {promised}\r\n\r\n");
+                    let sent = out
+                        .write_all(head.as_bytes())
+                        .and_then(|_| out.write_all(&body));
+                    if sent.is_err() || body.len() < promised {
+                        return; // closes the connection (mid-body when truncated)
+                    }
+                }
+            });
+        }
+    });
+    url
 }
