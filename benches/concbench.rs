@@ -11,12 +11,12 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use concbench::ipc::{self, FromWorker};
-use concbench::kernel;
-use concbench::plan::TaskPlan;
+use concbench::http::{self, BlockingClient};
 use concbench::strategy::{RunContext, StrategyKind};
-use concbench::task::{self, TaskOutcome};
-use concbench::workload::{CpuWork, Workload};
+use concbench::sys::clock::mono_now_ns;
+use concbench::task::{self, kernel, TaskOutcome, TaskSpec};
+use concbench::worker::protocol::{self as ipc, FromWorker};
+use concbench::workload::{CpuWork, TaskPlan, Workload};
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
@@ -49,7 +49,7 @@ fn whole_runs(c: &mut Criterion) {
             ..RunContext::new(
                 server.url(),
                 w.concurrency,
-                concbench::runner::available_cores(),
+                concbench::bench::available_cores(),
             )
         };
         let mut group = c.benchmark_group(name);
@@ -124,21 +124,21 @@ fn hot_paths(c: &mut Criterion) {
     // Per-request dispatch: one keep-alive request of 16 KiB with no latency, checksummed.
     let server = MockServer::start(ServerConfig::default()).expect("mock server starts");
     let url = server.url();
-    let session = std::sync::Arc::new(concbench::client::Session::new(
+    let session = std::sync::Arc::new(concbench::http::Session::new(
         &url,
         3,
-        task::mono_now_ns(),
+        mono_now_ns(),
         Default::default(),
     ));
-    let client = task::BlockingClient::new(1, Default::default(), session);
-    let spec = concbench::plan::TaskSpec {
+    let client = BlockingClient::new(1, Default::default(), session);
+    let spec = TaskSpec {
         id: 1,
         latency_us: 0,
         bytes: 16 * 1024,
         cpu_units: 0,
     };
     g.bench_function("blocking_request_16KiB", |b| {
-        b.iter(|| task::run_blocking(&client, &spec))
+        b.iter(|| http::run_blocking(&client, &spec))
     });
     g.finish();
     server.shutdown();

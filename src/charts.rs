@@ -30,8 +30,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::report::{Meta, RunReport, StrategyResult};
+use crate::report::{SweepCell, SweepReport};
 use crate::strategy::StrategyKind;
-use crate::sweep::{SweepCell, SweepReport};
 use crate::units::{format_bytes, format_seconds};
 
 /// Size of every chart, in pixels (the PNG's size; the SVG's view box).
@@ -162,7 +162,7 @@ pub fn winner(report: &RunReport) -> Option<Winner> {
 }
 
 fn verified(r: &StrategyResult) -> bool {
-    r.status == "ok" && r.tasks_failed == 0
+    r.status == crate::report::Status::Ok && r.tasks_failed == 0
 }
 
 fn median_wall(r: &StrategyResult) -> f64 {
@@ -190,7 +190,7 @@ fn write_chart<C: Chart>(chart: &C, dir: &Path, stem: &str) -> anyhow::Result<Ve
         root.present()
             .with_context(|| format!("cannot draw {}", svg_path.display()))?;
     }
-    crate::report::write_atomically(&svg_path, &svg)
+    crate::sys::fs::write_atomically(&svg_path, &svg)
         .with_context(|| format!("cannot write {}", svg_path.display()))?;
 
     let png_path = dir.join(format!("{stem}.png"));
@@ -209,7 +209,7 @@ fn write_chart<C: Chart>(chart: &C, dir: &Path, stem: &str) -> anyhow::Result<Ve
             .write_image(&pixels, w, h, image::ColorType::Rgb8)
             .with_context(|| format!("cannot encode {}", png_path.display()))?;
     }
-    crate::report::write_atomically(&png_path, &png)
+    crate::sys::fs::write_atomically(&png_path, &png)
         .with_context(|| format!("cannot write {}", png_path.display()))?;
     Ok(vec![svg_path, png_path])
 }

@@ -42,7 +42,7 @@ pub fn install_parent() {
             .spawn(move || {
                 for _ in signals.forever() {
                     if requested() {
-                        crate::worker::kill_all_workers();
+                        crate::sys::children::kill_all();
                         eprintln!("Interrupted twice: stopped at once.");
                         std::process::exit(EXIT_INTERRUPTED as i32);
                     }
@@ -51,11 +51,7 @@ pub fn install_parent() {
                         "Interrupted: finishing the requests in flight and saving what finished \
                          (Ctrl-C again to stop at once)."
                     );
-                    for pid in crate::worker::live_worker_pids() {
-                        // SAFETY: kill only sends a signal; a stale pid at worst gets a SIGINT
-                        // it ignores (workers are our children, reaped by their set).
-                        unsafe { libc::kill(pid as i32, libc::SIGINT) };
-                    }
+                    crate::sys::children::signal_all(libc::SIGINT);
                 }
             });
     });

@@ -40,29 +40,17 @@
 //! The mock server is its own crate, `mock-server`, shared for its latency
 //! distributions and payload generator.
 
+pub mod bench;
 pub mod charts;
-pub mod check;
 pub mod cli;
-pub mod client;
 pub mod commands;
 pub mod error;
+pub mod http;
 pub mod interrupt;
-pub mod ipc;
-pub mod kernel;
-pub mod machine;
 pub mod measure;
-pub mod phases;
-pub mod plan;
-pub mod presets;
 pub mod report;
-pub mod results;
-pub mod runner;
-pub mod sampler;
-pub mod scenario;
-pub mod server;
 pub mod strategy;
-pub mod summary;
-pub mod sweep;
+pub mod sys;
 pub mod task;
 pub mod units;
 pub mod worker;
@@ -85,7 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema => {
-            println!("{}", results::schema_json());
+            println!("{}", report::file::schema_json());
             Ok(ExitCode::SUCCESS)
         }
         Command::MockServer(args) => {
@@ -93,7 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Worker(args) => {
-            worker::run_worker(&args)?;
+            worker::child::run_worker(&args.config)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use concbench::charts::{self, CHART_SIZE};
 use concbench::report::{FigureStats, RunReport, StrategyResult};
-use concbench::sweep::{SweepCell, SweepReport};
+use concbench::report::{SweepCell, SweepReport};
 use serde_json::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -292,7 +292,7 @@ fn cell(
         let w = wall(&r.strategy);
         r.wall_s = w.unwrap_or(r.wall_s);
         if w.is_none() {
-            r.status = "failed".into();
+            r.status = concbench::report::Status::Failed;
             r.tasks_failed = 3;
             r.tasks_ok = r.tasks as u64 - 3;
         }
@@ -416,7 +416,7 @@ fn the_winner_is_the_fastest_strategy_whose_tasks_all_verified() {
 
     let mut none = c.report.clone();
     for r in &mut none.results {
-        r.status = "failed".into();
+        r.status = concbench::report::Status::Failed;
     }
     assert!(charts::winner(&none).is_none());
 }

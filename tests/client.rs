@@ -7,8 +7,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use concbench::client::ClientPolicy;
-use concbench::runner::{run_workload, RunOptions};
+use concbench::bench::{run_workload, RunOptions};
+use concbench::http::ClientPolicy;
 use concbench::strategy::StrategyKind;
 use mock_server::{Faults, MockServer, ServerConfig};
 

@@ -9,9 +9,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use concbench::client::ClientPolicy;
+use concbench::bench::{run_workload, RunOptions};
+use concbench::http::ClientPolicy;
 use concbench::report::StrategyResult;
-use concbench::runner::{run_workload, RunOptions};
 use concbench::strategy::StrategyKind;
 use concbench::workload::Workload;
 use mock_server::{Fault, Faults, MockServer, Rate, RateLimit, ServerConfig, ServerHandle};

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use concbench::runner::{run_workload, RunOptions, Target, Window};
+use concbench::bench::{run_workload, RunOptions, Target, Window};
 use concbench::strategy::StrategyKind;
 use concbench::workload::CpuWork;
 
@@ -258,7 +258,7 @@ fn repeated_rounds_report_medians_with_their_spread() {
         let walls: Vec<f64> = r.repeats.iter().map(|x| x.wall_s).collect();
         let s = &r.stats["wall_s"];
         assert_eq!(r.wall_s, s.median);
-        assert_eq!(s.median, concbench::summary::median(&walls));
+        assert_eq!(s.median, concbench::report::stats::median(&walls));
         assert!(
             s.min <= s.ci95_low
                 && s.ci95_low <= s.median

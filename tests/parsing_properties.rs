@@ -26,8 +26,8 @@ use std::cell::RefCell;
 use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
+use concbench::cli::scenario;
 use concbench::cli::{self, Command as Sub};
-use concbench::scenario;
 use concbench::units::{format_duration, parse_bytes, parse_count, parse_duration};
 use mock_server::LatencyDist;
 use proptest::prelude::*;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::{assert_nothing_left, spawn_tagged, tag, wait_for_workers};
 
-use concbench::runner::run_workload;
+use concbench::bench::run_workload;
 use concbench::strategy::{Schedule, StrategyKind};
 
 const PROCESS_KINDS: &[StrategyKind] = &[
@@ -27,7 +27,7 @@ fn process_strategies_verify_every_checksum_and_count_their_children() {
     let server = common::server();
     let w = common::small(30, "uniform:1ms..3ms");
     for schedule in [Schedule::Dynamic, Schedule::Static] {
-        let options = concbench::runner::RunOptions {
+        let options = concbench::bench::RunOptions {
             schedule,
             batch: 2,
             ..common::options()
@@ -96,11 +96,12 @@ fn process_pool_leaves_no_worker_after_a_normal_end() {
 #[test]
 fn process_pool_leaves_no_worker_after_a_panic_in_the_parent() {
     let tag = tag();
-    let child = spawn_tagged(
-        &tag,
-        LONG_POOL,
-        &[("CONCBENCH_TEST_PANIC_AFTER_OUTCOMES", "10")],
-    );
+    let args: Vec<&str> = LONG_POOL
+        .iter()
+        .copied()
+        .chain(["--test-panic-after", "10"])
+        .collect();
+    let child = spawn_tagged(&tag, &args, &[]);
     let out = child.wait_with_output().unwrap();
     assert_eq!(
         out.status.code(),

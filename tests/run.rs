@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use concbench::runner::run_workload;
+use concbench::bench::run_workload;
 use concbench::strategy::StrategyKind;
 use concbench::workload::CpuWork;
 use mock_server::payload;
@@ -185,7 +185,7 @@ fn a_small_plan_spreads_over_every_pool_worker() {
     let server = common::server();
     let mut w = common::small(8, "50ms");
     w.concurrency = 8;
-    let options = concbench::runner::RunOptions {
+    let options = concbench::bench::RunOptions {
         workers: Some(2),
         ..common::options()
     };

@@ -8,8 +8,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{concbench, one_line_usage_error};
+use concbench::cli::scenario;
 use concbench::cli::{self, Command as Sub};
-use concbench::scenario;
 
 /// A fresh directory for one test.
 fn dir(name: &str) -> PathBuf {

@@ -5,10 +5,11 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use concbench::results::{self, ResultsFile};
-use concbench::runner::run_workload;
+use concbench::bench::run_workload;
+use concbench::report::file::{self as results};
+use concbench::report::ResultsFile;
+use concbench::report::{SweepCell, SweepReport};
 use concbench::strategy::StrategyKind;
-use concbench::sweep::{SweepCell, SweepReport};
 
 fn committed_schema() -> serde_json::Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/reports/schema.json");
@@ -31,7 +32,7 @@ fn a_real_run_and_a_sweep_validate_against_the_schema() {
     let validator = jsonschema::validator_for(&schema).expect("the schema is a valid JSON schema");
     let server = common::server();
     let w = common::small(10, "1ms");
-    let options = concbench::runner::RunOptions {
+    let options = concbench::bench::RunOptions {
         repeat: 2,
         ..common::options()
     };

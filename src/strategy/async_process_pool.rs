@@ -9,19 +9,20 @@
 //! routes results back, and one reader thread per worker.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use anyhow::Context;
 use crossbeam_channel::{unbounded, Receiver};
-use tokio::sync::{oneshot, Semaphore};
-use tokio::task::JoinSet;
+use tokio::sync::oneshot;
 
+use super::offload::fetch_then_offload;
 use super::{RunContext, Strategy, StrategyKind, StrategyRun};
-use crate::client::ClientPolicy;
-use crate::ipc::{CpuJob, FromWorker, ToWorker};
-use crate::plan::{self, TaskPlan};
-use crate::task::{self, Completed, TaskError, TaskOutcome};
-use crate::worker::{Event, Selected, WorkerMode, WorkerSet, WorkerSpawn};
+use crate::http::ClientPolicy;
+use crate::sys::clock::mono_now_ns;
+use crate::sys::rusage::Usage;
+use crate::task::{guard, Completed, TaskError};
+use crate::worker::protocol::{CpuJob, FromWorker, ToWorker};
+use crate::worker::{Event, Selected, WorkerMode, WorkerSet};
+use crate::workload::TaskPlan;
 
 pub(super) const DESCRIPTION: &str =
     "tokio for I/O, CPU work shipped to W worker processes over pipes (asyncio + ProcessPoolExecutor)";
@@ -41,19 +42,15 @@ impl Strategy for AsyncProcessPool {
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
         // The requests are made here, so queued time is measured here too.
-        let run_start_ns = task::mono_now_ns();
+        let run_start_ns = mono_now_ns();
         let w = ctx.workers_or_cores();
-        let spawn = WorkerSpawn {
-            exe: ctx.exe()?,
-            mode: WorkerMode::Cpu,
-            base_url: String::new(),
-            seed: plan.seed,
-            pool: 1,
-            connection: ctx.connection,
-            in_flight: 1,
+        let spawn = ctx.workers_spawn(
+            WorkerMode::Cpu,
+            plan,
             run_start_ns,
-            policy: ClientPolicy::default(),
-        };
+            1,
+            ClientPolicy::default(),
+        )?;
         let set = WorkerSet::spawn(w, &spawn).context("starting the CPU worker processes")?;
         let (jobs_tx, jobs_rx) = unbounded::<(CpuJob, Reply)>();
         let bridge = std::thread::Builder::new()
@@ -65,65 +62,30 @@ impl Strategy for AsyncProcessPool {
             .enable_all()
             .build()
             .context("cannot start the tokio runtime")?;
-        let client = task::AsyncClient::new(
-            ctx.concurrency,
-            ctx.connection,
-            ctx.session(plan.seed, run_start_ns),
-        )?;
-        let limit = Arc::new(Semaphore::new(ctx.concurrency));
-        let outcomes = runtime.block_on(async {
-            let mut set = JoinSet::new();
-            let mut outcomes = Vec::with_capacity(plan.specs.len());
-            for &spec in &plan.specs {
-                let permit = limit
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .expect("semaphore is never closed");
-                let (client, jobs_tx) = (client.clone(), jobs_tx.clone());
-                set.spawn(async move {
-                    // Held across fetch and CPU work: at most C bodies are in the system.
-                    let _permit = permit;
-                    let fetched = task::fetch_async(&client, &spec).await;
-                    // From handing the body to the bridge to having the result
-                    // back: the worker's CPU plus the wait for it and the IPC.
-                    let handed_off = task::mono_now_ns();
-                    let result = match &fetched.body {
-                        Err(e) => Err(e.clone()),
-                        Ok(body) => {
-                            let (tx, rx) = oneshot::channel();
-                            let job = CpuJob {
-                                id: spec.id,
-                                units: spec.cpu_units,
-                                body: body.to_vec(),
-                            };
-                            if jobs_tx.send((job, tx)).is_err() {
-                                Err(TaskError::Worker("the CPU pool is gone".into()))
-                            } else {
-                                rx.await.unwrap_or_else(|_| {
-                                    Err(TaskError::Worker("the CPU pool dropped the job".into()))
-                                })
-                            }
-                        }
+        let client = ctx.async_client(plan, run_start_ns)?;
+        let outcomes = runtime.block_on(guard::run_bounded(&plan.specs, ctx.concurrency, |spec| {
+            let (client, jobs_tx) = (client.clone(), jobs_tx.clone());
+            // The slot is held across fetch and CPU work: at most C bodies are in the system.
+            async move {
+                fetch_then_offload(&client, spec, |body| async move {
+                    let (tx, rx) = oneshot::channel();
+                    let job = CpuJob {
+                        id: spec.id,
+                        units: spec.cpu_units,
+                        body: body.to_vec(),
                     };
-                    let cpu_us = task::us_since(handed_off);
-                    fetched.outcome(spec.id, result, cpu_us)
-                });
-                while let Some(done) = set.try_join_next() {
-                    outcomes.push(done);
-                }
+                    if jobs_tx.send((job, tx)).is_err() {
+                        return Err(TaskError::Worker("the CPU pool is gone".into()));
+                    }
+                    rx.await.unwrap_or_else(|_| {
+                        Err(TaskError::Worker("the CPU pool dropped the job".into()))
+                    })
+                })
+                .await
             }
-            while let Some(done) = set.join_next().await {
-                outcomes.push(done);
-            }
-            outcomes
-        });
+        }));
         drop(jobs_tx);
         runtime.shutdown_background();
-        let outcomes: Vec<TaskOutcome> = outcomes
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|e| plan::failed(u64::MAX, TaskError::Worker(e.to_string()))))
-            .collect();
         let children = bridge
             .join()
             .map_err(|_| anyhow::anyhow!("the bridge thread panicked"))?;
@@ -138,7 +100,7 @@ impl Strategy for AsyncProcessPool {
 /// Hands each job to the alive worker with the fewest outstanding jobs and
 /// routes each result to its task. Ends when no more jobs can come and none
 /// is outstanding; returns the workers' usage.
-fn bridge(mut set: WorkerSet, jobs: Receiver<(CpuJob, Reply)>) -> crate::strategy::ChildUsage {
+fn bridge(mut set: WorkerSet, jobs: Receiver<(CpuJob, Reply)>) -> Usage {
     let w = set.len();
     let mut outstanding = vec![0usize; w];
     let mut alive = vec![true; w];

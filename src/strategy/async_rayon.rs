@@ -12,15 +12,16 @@
 //! fetches outrun the pool and the queue of bodies grows without bound. The
 //! runtime thread never blocks: it awaits the oneshot.
 
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::sync::oneshot;
 
+use super::offload::fetch_then_offload;
 use super::{RunContext, Strategy, StrategyKind, StrategyRun};
-use crate::plan::TaskPlan;
-use crate::task::{self, Completed, TaskError};
+use crate::sys::clock::mono_now_ns;
+use crate::task::{guard, Completed, TaskError};
+use crate::workload::TaskPlan;
 
 pub(super) const DESCRIPTION: &str =
     "tokio current_thread + reqwest for I/O, C in flight; CPU work on a rayon pool of P threads";
@@ -37,7 +38,7 @@ impl Strategy for AsyncRayon {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
-        let run_start_ns = task::mono_now_ns();
+        let run_start_ns = mono_now_ns();
         let cores = ctx.cores.max(1);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(cores)
@@ -51,44 +52,23 @@ impl Strategy for AsyncRayon {
             .enable_all()
             .build()
             .context("cannot start the tokio runtime")?;
-        let client = task::AsyncClient::new(
-            ctx.concurrency,
-            ctx.connection,
-            ctx.session(plan.seed, run_start_ns),
-        )?;
-        let outcomes = runtime.block_on(super::run_bounded(&plan.specs, ctx.concurrency, |spec| {
+        let client = ctx.async_client(plan, run_start_ns)?;
+        let outcomes = runtime.block_on(guard::run_bounded(&plan.specs, ctx.concurrency, |spec| {
             let (client, pool) = (client.clone(), pool.clone());
             async move {
-                let fetched = task::fetch_async(&client, &spec).await;
-                // Measured here, on the event loop: from handing the body to
-                // the pool to having the result back (Phases::cpu_us).
-                let handed_off = task::mono_now_ns();
-                let result = match &fetched.body {
-                    Ok(body) => {
-                        let body = body.clone();
-                        let (tx, rx) = oneshot::channel();
-                        let units = spec.cpu_units;
-                        pool.spawn(move || {
-                            let done = panic::catch_unwind(AssertUnwindSafe(|| {
-                                Completed::from_body(&body, units)
-                            }))
-                            .map_err(|p| super::panic_message(p.as_ref()));
-                            let _ = tx.send(done);
-                        });
-                        // The job always runs and always sends (or drops
-                        // `tx` while unwinding): bounded by the work.
-                        match rx.await {
-                            Ok(Ok(done)) => Ok(done),
-                            Ok(Err(why)) => Err(TaskError::Worker(why)),
-                            Err(_) => {
-                                Err(TaskError::Worker("the CPU pool dropped the task".into()))
-                            }
-                        }
-                    }
-                    Err(e) => Err(e.clone()),
-                };
-                let cpu_us = task::us_since(handed_off);
-                fetched.outcome(spec.id, result, cpu_us)
+                fetch_then_offload(&client, spec, |body| async move {
+                    let (tx, rx) = oneshot::channel();
+                    let units = spec.cpu_units;
+                    pool.spawn(move || {
+                        let _ = tx.send(guard::catch_result(|| Completed::from_body(&body, units)));
+                    });
+                    // The job always runs and always sends (or drops `tx`
+                    // while unwinding): bounded by the work.
+                    rx.await.unwrap_or_else(|_| {
+                        Err(TaskError::Worker("the CPU pool dropped the task".into()))
+                    })
+                })
+                .await
             }
         }));
         // Every job has sent its result: the pool is idle and its threads end.

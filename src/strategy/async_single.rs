@@ -12,8 +12,10 @@
 use anyhow::Context;
 
 use super::{RunContext, Strategy, StrategyKind, StrategyRun};
-use crate::plan::TaskPlan;
-use crate::task;
+use crate::http;
+use crate::sys::clock::mono_now_ns;
+use crate::task::guard;
+use crate::workload::TaskPlan;
 
 pub(super) const DESCRIPTION: &str =
     "one event loop (tokio current_thread) + reqwest, C requests in flight, CPU work inline";
@@ -30,19 +32,15 @@ impl Strategy for AsyncSingle {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
-        let run_start_ns = task::mono_now_ns();
+        let run_start_ns = mono_now_ns();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .context("cannot start the tokio runtime")?;
-        let client = task::AsyncClient::new(
-            ctx.concurrency,
-            ctx.connection,
-            ctx.session(plan.seed, run_start_ns),
-        )?;
-        let outcomes = runtime.block_on(super::run_bounded(&plan.specs, ctx.concurrency, |spec| {
+        let client = ctx.async_client(plan, run_start_ns)?;
+        let outcomes = runtime.block_on(guard::run_bounded(&plan.specs, ctx.concurrency, |spec| {
             let client = client.clone();
-            async move { task::run_async(&client, &spec).await }
+            async move { http::run_async(&client, &spec).await }
         }));
         Ok(StrategyRun {
             outcomes,

@@ -10,24 +10,20 @@
 //! the dynamic schedule the rest go to the survivors. Nothing waits on a dead
 //! worker: its end of output arrives as an event.
 
-use crate::ipc::{FromWorker, ToWorker};
-use crate::plan::{self, TaskPlan};
-use crate::strategy::Schedule;
+use crate::strategy::{RunContext, Schedule};
 use crate::task::{TaskError, TaskOutcome};
+use crate::worker::protocol::{FromWorker, ToWorker};
 use crate::worker::{Event, WorkerSet};
-
-/// Test-only: set to N to make the parent panic after N outcomes (documented
-/// in the no-orphan tests; never set in normal use).
-pub const TEST_PANIC_ENV: &str = "CONCBENCH_TEST_PANIC_AFTER_OUTCOMES";
+use crate::workload::TaskPlan;
 
 /// Runs every task of `plan` on `set`; returns the outcomes (one per task).
 pub(super) fn run_tasks(
     set: &mut WorkerSet,
     plan: &TaskPlan,
-    schedule: Schedule,
-    batch: usize,
+    ctx: &RunContext,
     window: usize,
 ) -> Vec<TaskOutcome> {
+    let (schedule, batch) = (ctx.schedule, ctx.batch);
     let n = plan.specs.len();
     let w = set.len();
     let batch = batch.max(1);
@@ -38,10 +34,8 @@ pub(super) fn run_tasks(
     let mut alive = vec![true; w];
     let mut next = 0usize;
     let mut closed = false;
-    // Test-only knob: panic in the parent mid-run, to prove no worker outlives it.
-    let panic_after: Option<usize> = std::env::var(TEST_PANIC_ENV)
-        .ok()
-        .and_then(|v| v.parse().ok());
+    // Test-only: panic in the parent mid-run, to prove no worker outlives it.
+    let panic_after = ctx.test_panic_after;
 
     match schedule {
         Schedule::Static => {
@@ -84,7 +78,7 @@ pub(super) fn run_tasks(
                 }
                 outcomes.push(o);
                 if panic_after == Some(outcomes.len()) {
-                    panic!("{TEST_PANIC_ENV} reached: panicking mid-run as asked");
+                    panic!("--test-panic-after reached: panicking mid-run as asked");
                 }
                 if schedule == Schedule::Dynamic && alive[i] {
                     refill(set, plan, i, &mut held[i], &mut next, batch, window);
@@ -94,12 +88,12 @@ pub(super) fn run_tasks(
             Some(Event::Gone(i, why)) => {
                 alive[i] = false;
                 for id in held[i].drain(..) {
-                    outcomes.push(plan::failed(id, TaskError::Worker(why.clone())));
+                    outcomes.push(TaskOutcome::failed(id, TaskError::Worker(why.clone())));
                 }
                 if !alive.iter().any(|&a| a) {
                     // Nobody left to run what was never sent.
                     while next < n {
-                        outcomes.push(plan::failed(
+                        outcomes.push(TaskOutcome::failed(
                             plan.specs[next].id,
                             TaskError::Worker(format!("no worker left ({why})")),
                         ));
@@ -111,14 +105,14 @@ pub(super) fn run_tasks(
                 // Every worker is gone: whatever is held or unsent has failed.
                 for (i, h) in held.iter_mut().enumerate() {
                     for id in h.drain(..) {
-                        outcomes.push(plan::failed(
+                        outcomes.push(TaskOutcome::failed(
                             id,
                             TaskError::Worker(format!("worker {i} is gone")),
                         ));
                     }
                 }
                 while next < n {
-                    outcomes.push(plan::failed(
+                    outcomes.push(TaskOutcome::failed(
                         plan.specs[next].id,
                         TaskError::Worker("no worker left".into()),
                     ));

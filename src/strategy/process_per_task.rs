@@ -13,12 +13,15 @@ use std::sync::Mutex;
 
 use crossbeam_channel::bounded;
 
-use super::{ChildUsage, RunContext, Strategy, StrategyKind, StrategyRun};
-use crate::client::ClientPolicy;
-use crate::ipc::{FromWorker, ToWorker};
-use crate::plan::{self, TaskPlan};
-use crate::task::{TaskError, TaskOutcome};
-use crate::worker::{Event, WorkerMode, WorkerSet, WorkerSpawn};
+use super::{RunContext, Strategy, StrategyKind, StrategyRun};
+use crate::http::ClientPolicy;
+use crate::sys::clock::mono_now_ns;
+use crate::sys::rusage::Usage;
+use crate::task::{TaskError, TaskOutcome, TaskSpec};
+use crate::worker::config::WorkerSpawn;
+use crate::worker::protocol::{FromWorker, ToWorker};
+use crate::worker::{Event, WorkerMode, WorkerSet};
+use crate::workload::TaskPlan;
 
 pub(super) const DESCRIPTION: &str =
     "a new worker process per task (spawn, one request, exit), at most C alive (multiprocessing.Process per request)";
@@ -36,22 +39,13 @@ impl Strategy for ProcessPerTask {
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
         // Workers measure their tasks' queued time from here (one clock for all processes).
-        let run_start_ns = crate::task::mono_now_ns();
-        let spawn = WorkerSpawn {
-            exe: ctx.exe()?,
-            mode: WorkerMode::Tasks,
-            base_url: ctx.base_url.clone(),
-            seed: plan.seed,
-            pool: 1,
-            connection: ctx.connection,
-            in_flight: 1,
-            run_start_ns,
-            // The parent paces the spawns; a child's own retries are not paced.
-            policy: ClientPolicy {
-                rate_per_s: None,
-                ..ctx.policy
-            },
+        let run_start_ns = mono_now_ns();
+        // The parent paces the spawns; a child's own retries are not paced.
+        let unpaced = ClientPolicy {
+            rate_per_s: None,
+            ..ctx.policy
         };
+        let spawn = ctx.workers_spawn(WorkerMode::Tasks, plan, run_start_ns, 1, unpaced)?;
         let session = ctx.session(plan.seed, run_start_ns);
         let c = ctx.concurrency.min(plan.specs.len()).max(1);
         // A token per live process: taking one blocks until a process has ended.
@@ -66,14 +60,14 @@ impl Strategy for ProcessPerTask {
             for spec in &plan.specs {
                 tokens_rx.recv().expect("the sender lives in this scope");
                 if let Some(wait) = session.pace() {
-                    crate::client::sleep_interruptible(wait);
+                    crate::http::sleep_interruptible(wait);
                 }
                 // Interrupted or past the deadline: no process for a task that cannot start.
                 if let Some(e) = session.stopped() {
                     outcomes
                         .lock()
                         .expect("outcomes lock")
-                        .push(plan::failed(spec.id, e));
+                        .push(TaskOutcome::failed(spec.id, e));
                     let _ = tokens_tx.send(());
                     continue;
                 }
@@ -94,16 +88,19 @@ impl Strategy for ProcessPerTask {
                         let _ = tokens_tx.send(());
                     });
                 if let Err(e) = started {
-                    outcomes.lock().expect("outcomes lock").push(plan::failed(
-                        spec.id,
-                        TaskError::Worker(format!("cannot start a thread: {e}")),
-                    ));
+                    outcomes
+                        .lock()
+                        .expect("outcomes lock")
+                        .push(TaskOutcome::failed(
+                            spec.id,
+                            TaskError::Worker(format!("cannot start a thread: {e}")),
+                        ));
                     let _ = tokens_tx.send(());
                 }
             }
         });
         let usages = usages.into_inner().expect("usages lock");
-        let mut children = ChildUsage::default();
+        let mut children = Usage::default();
         let mut largest_peak = 0;
         for u in &usages {
             largest_peak = largest_peak.max(u.peak_rss_bytes);
@@ -122,15 +119,12 @@ impl Strategy for ProcessPerTask {
     }
 }
 
-fn one_process(
-    spawn: &WorkerSpawn,
-    spec: &crate::plan::TaskSpec,
-) -> (TaskOutcome, Option<ChildUsage>) {
+fn one_process(spawn: &WorkerSpawn, spec: &TaskSpec) -> (TaskOutcome, Option<Usage>) {
     let mut set = match WorkerSet::spawn(1, spawn) {
         Ok(set) => set,
         Err(e) => {
             return (
-                plan::failed(spec.id, TaskError::Worker(format!("{e:#}"))),
+                TaskOutcome::failed(spec.id, TaskError::Worker(format!("{e:#}"))),
                 None,
             )
         }
@@ -144,14 +138,14 @@ fn one_process(
             Event::Msg(..) => {}
             Event::Gone(_, why) => {
                 if outcome.is_none() {
-                    outcome = Some(plan::failed(spec.id, TaskError::Worker(why)));
+                    outcome = Some(TaskOutcome::failed(spec.id, TaskError::Worker(why)));
                 }
             }
         }
     }
     let usage = set.finish(|_| {});
     let outcome = outcome.unwrap_or_else(|| {
-        plan::failed(spec.id, TaskError::Worker("the worker said nothing".into()))
+        TaskOutcome::failed(spec.id, TaskError::Worker("the worker said nothing".into()))
     });
     (outcome, Some(usage))
 }

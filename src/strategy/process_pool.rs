@@ -11,8 +11,9 @@
 use anyhow::Context;
 
 use super::{pool_dispatch, RunContext, Strategy, StrategyKind, StrategyRun};
-use crate::plan::TaskPlan;
-use crate::worker::{WorkerMode, WorkerSet, WorkerSpawn};
+use crate::sys::clock::mono_now_ns;
+use crate::worker::{WorkerMode, WorkerSet};
+use crate::workload::TaskPlan;
 
 pub(super) const DESCRIPTION: &str =
     "W worker processes, each a blocking client running one task at a time; tasks over pipes (Pool.map / imap_unordered)";
@@ -30,23 +31,18 @@ impl Strategy for ProcessPool {
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
         // Workers measure their tasks' queued time from here (one clock for all processes).
-        let run_start_ns = crate::task::mono_now_ns();
+        let run_start_ns = mono_now_ns();
         let w = ctx.workers_or_cores().min(plan.specs.len().max(1));
-        let spawn = WorkerSpawn {
-            exe: ctx.exe()?,
-            mode: WorkerMode::Tasks,
-            base_url: ctx.base_url.clone(),
-            seed: plan.seed,
-            pool: 1,
-            connection: ctx.connection,
-            in_flight: 1,
+        let spawn = ctx.workers_spawn(
+            WorkerMode::Tasks,
+            plan,
             run_start_ns,
-            policy: ctx.policy.share(w),
-        };
+            1,
+            ctx.policy.share(w),
+        )?;
         let mut set = WorkerSet::spawn(w, &spawn).context("starting the process pool")?;
         // One batch running and one queued keeps a worker busy between messages.
-        let outcomes =
-            pool_dispatch::run_tasks(&mut set, plan, ctx.schedule, ctx.batch, 2 * ctx.batch);
+        let outcomes = pool_dispatch::run_tasks(&mut set, plan, ctx, 2 * ctx.batch);
         let children = set.finish(|_| {});
         Ok(StrategyRun {
             outcomes,

@@ -9,8 +9,9 @@
 use anyhow::Context;
 
 use super::{pool_dispatch, RunContext, Strategy, StrategyKind, StrategyRun};
-use crate::plan::TaskPlan;
-use crate::worker::{WorkerMode, WorkerSet, WorkerSpawn};
+use crate::sys::clock::mono_now_ns;
+use crate::worker::{WorkerMode, WorkerSet};
+use crate::workload::TaskPlan;
 
 pub(super) const DESCRIPTION: &str =
     "W worker processes, each a current-thread tokio runtime with C/W requests in flight (aiomultiprocess)";
@@ -32,24 +33,20 @@ impl Strategy for ProcessPoolAsync {
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
         // Workers measure their tasks' queued time from here (one clock for all processes).
-        let run_start_ns = crate::task::mono_now_ns();
+        let run_start_ns = mono_now_ns();
         let w = ctx.workers_or_cores();
         let k = per_worker(ctx);
-        let spawn = WorkerSpawn {
-            exe: ctx.exe()?,
-            mode: WorkerMode::AsyncTasks,
-            base_url: ctx.base_url.clone(),
-            seed: plan.seed,
-            pool: k,
-            connection: ctx.connection,
-            in_flight: k,
+        let spawn = ctx.workers_spawn(
+            WorkerMode::AsyncTasks,
+            plan,
             run_start_ns,
-            policy: ctx.policy.share(w),
-        };
+            k,
+            ctx.policy.share(w),
+        )?;
         let mut set = WorkerSet::spawn(w, &spawn).context("starting the async process pool")?;
         // Keep each worker k requests busy plus as many queued, so a slot never waits on the parent.
         let window = 2 * k.max(ctx.batch);
-        let outcomes = pool_dispatch::run_tasks(&mut set, plan, ctx.schedule, ctx.batch, window);
+        let outcomes = pool_dispatch::run_tasks(&mut set, plan, ctx, window);
         let children = set.finish(|_| {});
         Ok(StrategyRun {
             outcomes,

@@ -14,8 +14,10 @@ use anyhow::Context;
 use rayon::prelude::*;
 
 use super::{RunContext, Strategy, StrategyKind, StrategyRun, THREAD_STACK_BYTES};
-use crate::plan::TaskPlan;
-use crate::task;
+use crate::http;
+use crate::sys::clock::mono_now_ns;
+use crate::task::guard;
+use crate::workload::TaskPlan;
 
 pub(super) const DESCRIPTION: &str =
     "a rayon pool of W threads (default: cores) running par_iter with a blocking client (ureq)";
@@ -32,7 +34,7 @@ impl Strategy for Rayon {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
-        let run_start_ns = task::mono_now_ns();
+        let run_start_ns = mono_now_ns();
         let workers = ctx.workers_or_cores();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(workers)
@@ -40,17 +42,13 @@ impl Strategy for Rayon {
             .stack_size(THREAD_STACK_BYTES)
             .build()
             .context("cannot start the rayon pool")?;
-        let client = task::BlockingClient::new(
-            workers,
-            ctx.connection,
-            ctx.session(plan.seed, run_start_ns),
-        );
+        let client = ctx.blocking_client(workers, plan, run_start_ns);
         // A panicking task is caught per task, so `par_iter` never unwinds
         // and every task still gets its outcome.
         let outcomes = pool.install(|| {
             plan.specs
                 .par_iter()
-                .map(|spec| super::run_blocking_guarded(&client, spec))
+                .map(|spec| guard::catch(spec.id, || http::run_blocking(&client, spec)))
                 .collect()
         });
         Ok(StrategyRun {

@@ -4,8 +4,10 @@
 //! Starts no threads; keeps one keep-alive connection.
 
 use super::{RunContext, Strategy, StrategyKind, StrategyRun};
-use crate::plan::TaskPlan;
-use crate::task;
+use crate::http;
+use crate::sys::clock::mono_now_ns;
+use crate::task::guard;
+use crate::workload::TaskPlan;
 
 pub(super) const DESCRIPTION: &str =
     "one thread and a blocking client (ureq): a for-loop over the tasks";
@@ -22,13 +24,12 @@ impl Strategy for Sequential {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
-        let run_start_ns = task::mono_now_ns();
-        let client =
-            task::BlockingClient::new(1, ctx.connection, ctx.session(plan.seed, run_start_ns));
+        let run_start_ns = mono_now_ns();
+        let client = ctx.blocking_client(1, plan, run_start_ns);
         let outcomes = plan
             .specs
             .iter()
-            .map(|spec| task::run_blocking(&client, spec))
+            .map(|spec| guard::catch(spec.id, || http::run_blocking(&client, spec)))
             .collect();
         Ok(StrategyRun {
             outcomes,

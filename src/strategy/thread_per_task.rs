@@ -18,8 +18,10 @@ use std::thread;
 use crossbeam_channel::{bounded, unbounded, Sender};
 
 use super::{RunContext, Strategy, StrategyKind, StrategyRun, THREAD_STACK_BYTES};
-use crate::plan::{self, TaskPlan};
-use crate::task::{self, TaskError};
+use crate::http::{self, BlockingClient};
+use crate::sys::clock::mono_now_ns;
+use crate::task::{guard, TaskError, TaskOutcome};
+use crate::workload::TaskPlan;
 
 pub(super) const DESCRIPTION: &str =
     "one OS thread per task (at most C alive) sharing one blocking client (ureq)";
@@ -47,10 +49,10 @@ impl Strategy for ThreadPerTask {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
-        let run_start_ns = task::mono_now_ns();
+        let run_start_ns = mono_now_ns();
         let slots = ctx.concurrency.max(1);
         let session = ctx.session(plan.seed, run_start_ns);
-        let client = task::BlockingClient::new(slots, ctx.connection, session.clone());
+        let client = BlockingClient::new(slots, ctx.connection, session.clone());
         let (slot_tx, slot_rx) = bounded::<()>(slots);
         for _ in 0..slots {
             slot_tx
@@ -67,7 +69,7 @@ impl Strategy for ThreadPerTask {
                 .expect("the spawner holds a sender, so the channel stays open");
             // Interrupted or past the deadline: no thread for a task that cannot start.
             if let Some(e) = session.stopped() {
-                outcomes.push(plan::failed(spec.id, e));
+                outcomes.push(TaskOutcome::failed(spec.id, e));
                 continue;
             }
             let slot = Slot(slot_tx.clone());
@@ -77,7 +79,7 @@ impl Strategy for ThreadPerTask {
                 .stack_size(THREAD_STACK_BYTES)
                 .spawn(move || {
                     let _slot = slot;
-                    let outcome = super::run_blocking_guarded(&client, &spec);
+                    let outcome = guard::catch(spec.id, || http::run_blocking(&client, &spec));
                     let _ = out.send(outcome);
                 });
             match spawned {
@@ -85,7 +87,7 @@ impl Strategy for ThreadPerTask {
                 // ends, however long the threads before it take.
                 Ok(_detached) => started += 1,
                 // The closure (and its slot) is dropped: the slot comes back.
-                Err(e) => outcomes.push(plan::failed(
+                Err(e) => outcomes.push(TaskOutcome::failed(
                     spec.id,
                     TaskError::Worker(format!("cannot start a thread: {e}")),
                 )),

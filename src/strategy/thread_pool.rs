@@ -16,8 +16,10 @@ use anyhow::Context;
 use crossbeam_channel::unbounded;
 
 use super::{RunContext, Strategy, StrategyKind, StrategyRun, THREAD_STACK_BYTES};
-use crate::plan::{TaskPlan, TaskSpec};
-use crate::task;
+use crate::http;
+use crate::sys::clock::mono_now_ns;
+use crate::task::{guard, TaskSpec};
+use crate::workload::TaskPlan;
 
 pub(super) const DESCRIPTION: &str =
     "C long-lived threads fed by a channel, sharing one blocking client (ureq)";
@@ -34,13 +36,9 @@ impl Strategy for ThreadPool {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
-        let run_start_ns = task::mono_now_ns();
+        let run_start_ns = mono_now_ns();
         let workers = ctx.concurrency.max(1);
-        let client = task::BlockingClient::new(
-            workers,
-            ctx.connection,
-            ctx.session(plan.seed, run_start_ns),
-        );
+        let client = ctx.blocking_client(workers, plan, run_start_ns);
         let (job_tx, job_rx) = unbounded::<TaskSpec>();
         for &spec in &plan.specs {
             job_tx.send(spec).expect("the receiver is held here");
@@ -57,7 +55,7 @@ impl Strategy for ThreadPool {
                 .stack_size(THREAD_STACK_BYTES)
                 .spawn(move || {
                     for spec in jobs.iter() {
-                        let outcome = super::run_blocking_guarded(&client, &spec);
+                        let outcome = guard::catch(spec.id, || http::run_blocking(&client, &spec));
                         if out.send(outcome).is_err() {
                             return;
                         }

@@ -5,7 +5,7 @@
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use concbench::runner::{RunOptions, Target};
+use concbench::bench::{RunOptions, Target};
 use concbench::workload::{CpuWork, Workload};
 use mock_server::{MockServer, ServerConfig, ServerHandle};
 

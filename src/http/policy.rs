@@ -8,7 +8,7 @@
 //! from a clock, and the server's faults are drawn from the same triple
 //! (the request carries `attempt=`). Worker processes get the policy as JSON
 //! on their command line and measure the deadline on the clock every process
-//! shares ([`crate::task::mono_now_ns`]).
+//! shares ([`crate::sys::clock::mono_now_ns`]).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -17,7 +17,8 @@ use mock_server::rng::SplitMix64;
 use serde::{Deserialize, Serialize};
 
 use crate::interrupt;
-use crate::task::{mono_now_ns, TaskError};
+use crate::sys::clock::mono_now_ns;
+use crate::task::TaskError;
 
 /// What a client does when the server is slow, failing or throttling.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

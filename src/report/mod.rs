@@ -1,17 +1,29 @@
-//! The run's results ([`RunReport`]) and its exporters: table, JSON, CSV, Markdown.
+//! The run's results ([`RunReport`], [`SweepReport`]): the JSON contract,
+//! and everything that reads it without running anything: loading and
+//! checking saved files ([`file`]), statistics over repeated rounds
+//! ([`stats`]), where the time went ([`phases`]), the one winner rule
+//! ([`winner`]) and the exporters ([`export`]: table, JSON, CSV, Markdown).
 //!
 //! JSON is the product's contract: field names here are what scripts, the CI
 //! gate and the charts read. Add fields; never rename or remove one.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+pub mod export;
+pub mod file;
+pub mod phases;
+pub mod stats;
+pub mod sweep;
+pub mod winner;
 
-use clap::ValueEnum;
+pub use export::Format;
+pub use file::ResultsFile;
+pub use sweep::{SweepCell, SweepReport};
+pub use winner::{winner, Winner};
+
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
-use crate::machine::{MachineContext, Noise};
-use crate::sampler::Timeline;
-use crate::units::{format_bytes, format_seconds};
+use crate::measure::machine::{MachineContext, Noise};
+use crate::measure::sampler::Timeline;
 
 fn custom() -> String {
     "custom".into()
@@ -19,6 +31,40 @@ fn custom() -> String {
 
 /// Version of the JSON layout below; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 2;
+
+/// Whether every task of a strategy's row verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Every task verified.
+    #[default]
+    Ok,
+    /// At least one task failed (see `failures`).
+    Failed,
+}
+
+impl Status {
+    /// The JSON name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A status reads as its JSON name (`"ok"`, `"failed"`).
+impl PartialEq<&str> for Status {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
+}
 
 /// Everything one `concbench run` measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -63,7 +109,7 @@ pub struct Meta {
     /// What every client did about slow, failing and throttling servers:
     /// timeout, retries and backoff, rate limit, deadline.
     #[serde(default)]
-    pub client: crate::client::ClientPolicy,
+    pub client: crate::http::ClientPolicy,
     /// The embedded server's fault flags (`--error-rate 0.1 ...`); empty when none were given.
     #[serde(default)]
     pub server_faults: String,
@@ -126,7 +172,8 @@ pub struct ServerSide {
 pub struct StrategyResult {
     pub strategy: String,
     /// `ok` when every task verified, `failed` otherwise.
-    pub status: String,
+    #[schemars(with = "String")]
+    pub status: Status,
     pub tasks: usize,
     pub tasks_ok: u64,
     pub tasks_failed: u64,
@@ -172,9 +219,13 @@ pub struct StrategyResult {
     pub throughput_per_s: f64,
     /// Request latency seen by the client (send to last body byte).
     pub latency_s: Percentiles,
-    /// Where the successful tasks' time went: queued, response, body, CPU (see [`crate::phases`]).
+    /// Where the successful tasks' time went: queued, response, body, CPU (see [`phases`]).
+    // The schema keeps the description it was published with.
+    #[schemars(
+        description = "Where the successful tasks' time went: queued, response, body, CPU (see [`crate::phases`])."
+    )]
     #[serde(default)]
-    pub phases: crate::phases::PhaseSummary,
+    pub phases: phases::PhaseSummary,
     pub server: ServerSide,
     /// Sanity checks of this run's own figures.
     pub checks: Checks,
@@ -228,243 +279,4 @@ pub struct FigureStats {
     pub ci95_high: f64,
     /// Standard deviation over mean.
     pub cv: f64,
-}
-
-/// Output formats of `--format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-    Csv,
-    Markdown,
-}
-
-impl RunReport {
-    /// Renders the report in `format`.
-    pub fn render(&self, format: Format) -> String {
-        match format {
-            Format::Table => self.table(),
-            Format::Json => serde_json::to_string_pretty(self).expect("report serialises") + "\n",
-            Format::Csv => crate::results::run_csv_rows(self),
-            Format::Markdown => self.markdown(),
-        }
-    }
-
-    fn header(&self) -> String {
-        let w = &self.meta.workload;
-        format!(
-            "{} tasks, latency {}, {} per body, CPU {} per task, C = {}, seed {}, {} cores, server {} ({})",
-            w.tasks,
-            w.latency,
-            format_bytes(w.bytes as u64),
-            format_seconds(w.cpu_per_task_s),
-            w.concurrency,
-            w.seed,
-            self.meta.cores,
-            self.meta.target,
-            self.meta.server
-        )
-    }
-
-    fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
-        let repeated = self.results.iter().any(|r| r.rounds > 1);
-        let flagged = self.results.iter().any(|r| !r.checks.flags.is_empty());
-        let retried = self.results.iter().any(|r| r.retries > 0);
-        let mut head = vec![
-            "strategy",
-            "ok",
-            "wall",
-            "ideal",
-            "eff",
-            "vs seq",
-            "CPU usr+sys",
-            "cores",
-            "peak RSS",
-            "p50",
-            "p99",
-            "req/s",
-            "server CPU",
-        ];
-        if repeated {
-            head.insert(3, "± cv");
-        }
-        if retried {
-            head.push("retries");
-        }
-        if flagged {
-            head.push("flags");
-        }
-        let rows = self
-            .results
-            .iter()
-            .map(|r| {
-                let mut row = vec![
-                    r.strategy.clone(),
-                    if r.tasks_failed == 0 {
-                        format!("{}", r.tasks_ok)
-                    } else {
-                        format!("{}/{} FAILED", r.tasks_ok, r.tasks)
-                    },
-                    format_seconds(r.wall_s),
-                    format_seconds(r.ideal_s),
-                    format!("{:.2}", r.efficiency),
-                    r.speedup_vs_sequential
-                        .map(|s| format!("{s:.2}x"))
-                        .unwrap_or_else(|| "-".into()),
-                    format!(
-                        "{}+{}",
-                        format_seconds(r.cpu_user_s),
-                        format_seconds(r.cpu_sys_s)
-                    ),
-                    format!("{:.2}", r.cpu_utilisation),
-                    format_bytes(r.peak_rss_bytes),
-                    format_seconds(r.latency_s.p50),
-                    format_seconds(r.latency_s.p99),
-                    format!("{:.0}", r.throughput_per_s),
-                    format_seconds(r.server.cpu_user_s + r.server.cpu_sys_s),
-                ];
-                if repeated {
-                    let cv = r.stats.get("wall_s").map(|f| f.cv).unwrap_or(0.0);
-                    row.insert(3, format!("{:.1}%", cv * 100.0));
-                }
-                if retried {
-                    row.push(format!("{} ({} tasks)", r.retries, r.tasks_retried));
-                }
-                if flagged {
-                    row.push(r.checks.flags.join(" "));
-                }
-                row
-            })
-            .collect();
-        (head, rows)
-    }
-
-    fn table(&self) -> String {
-        let (head, rows) = self.rows();
-        let mut out = self.header() + "\n\n" + &align(&head, rows);
-        for r in self.results.iter().filter(|r| !r.failures.is_empty()) {
-            let causes: Vec<String> = r.failures.iter().map(|(c, n)| format!("{c} {n}")).collect();
-            out += &format!(
-                "failed tasks of {} by cause: {}\n",
-                r.strategy,
-                causes.join(", ")
-            );
-        }
-        let (phase_head, phase_rows) = self.phase_rows();
-        out += "\nwhere the time went (p50 per task; response includes connecting and waiting for a busy client thread)\n";
-        out += &align(&phase_head, phase_rows);
-        out
-    }
-
-    /// Per-strategy p50 of each phase of a task.
-    fn phase_rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
-        let retried = self.results.iter().any(|r| r.retries > 0);
-        let mut head = vec!["strategy", "queued", "response", "body", "cpu"];
-        if retried {
-            // Most tasks need no retry, so their p50 is 0: the tail says more.
-            head.insert(2, "retries (p99)");
-        }
-        let rows = self
-            .results
-            .iter()
-            .map(|r| {
-                let p = &r.phases;
-                let mut row = vec![
-                    r.strategy.clone(),
-                    format_seconds(p.queued.p50_s),
-                    format_seconds(p.response.p50_s),
-                    format_seconds(p.body.p50_s),
-                    format_seconds(p.cpu.p50_s),
-                ];
-                if retried {
-                    row.insert(2, format_seconds(p.retry.p99_s));
-                }
-                row
-            })
-            .collect();
-        (head, rows)
-    }
-}
-
-fn markdown_table(head: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut out = format!("| {} |\n|", head.join(" | "));
-    out += &" --- |".repeat(head.len());
-    out.push('\n');
-    for row in rows {
-        let _ = writeln!(out, "| {} |", row.join(" | "));
-    }
-    out
-}
-
-/// Aligns a table: the first column left, the others right.
-fn align(head: &[&str], rows: Vec<Vec<String>>) -> String {
-    {
-        let mut widths: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
-        for row in &rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-        let line = |cells: Vec<String>| {
-            let mut s = String::new();
-            for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-                let pad = w - cell.chars().count();
-                if i == 0 {
-                    s.push_str(cell);
-                    s.push_str(&" ".repeat(pad));
-                } else {
-                    s.push_str("  ");
-                    s.push_str(&" ".repeat(pad));
-                    s.push_str(cell);
-                }
-            }
-            s.trim_end().to_string() + "\n"
-        };
-        let mut out = line(head.iter().map(|h| h.to_string()).collect());
-        for row in rows {
-            out += &line(row);
-        }
-        out
-    }
-}
-
-impl RunReport {
-    fn markdown(&self) -> String {
-        let (head, rows) = self.rows();
-        let (phase_head, phase_rows) = self.phase_rows();
-        format!(
-            "{}\n\n{}\nWhere the time went (p50 per task):\n\n{}",
-            self.header(),
-            markdown_table(&head, rows),
-            markdown_table(&phase_head, phase_rows)
-        )
-    }
-}
-
-/// Writes `contents` (text or bytes) to `path` atomically: a temporary file
-/// beside it, then a rename.
-pub fn write_atomically(path: &std::path::Path, contents: impl AsRef<[u8]>) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("the path names no file"))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(contents.as_ref())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

@@ -11,17 +11,18 @@ use std::sync::Arc;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::check;
+use crate::bench::check;
+use crate::bench::sweep::{self, SweepParam};
+use crate::bench::{self, RunOptions, Target, Window};
+use crate::cli::presets;
 use crate::cli::{CheckArgs, ReportArgs, RunArgs, SweepArgs};
 use crate::error::{exit, UsageError};
 use crate::interrupt;
-use crate::presets;
-use crate::report::{self, Format, RunReport, SCHEMA_VERSION};
-use crate::results::{self, ResultsFile};
-use crate::runner::{self, RunOptions, Target, Window};
-use crate::server::EmbeddedServer;
+use crate::measure::server::EmbeddedServer;
+use crate::report::file::{self, ResultsFile};
+use crate::report::{Format, RunReport, SCHEMA_VERSION};
+use crate::report::{SweepCell, SweepReport};
 use crate::strategy::StrategyKind;
-use crate::sweep::{self, SweepCell, SweepParam, SweepReport};
 use crate::workload::{CpuWork, Workload};
 
 /// A run as the flags and the preset together describe it.
@@ -96,6 +97,7 @@ fn options(args: &RunArgs, scenario: &str) -> RunOptions {
         scenario: Some(scenario.to_string()),
         policy: args.policy(),
         server_faults: args.faults.server_args().join(" "),
+        test_panic_after: args.test_panic_after,
     }
 }
 
@@ -133,7 +135,7 @@ fn target(args: &RunArgs) -> anyhow::Result<(Option<EmbeddedServer>, Target)> {
 /// Warns when C connections cannot all be open at once in one process
 /// (the soft limit was just raised to the hard one).
 fn warn_if_too_few_files(concurrency: usize) {
-    let limit = crate::task::open_files_limit();
+    let limit = crate::sys::process::open_files_limit();
     if limit > 0 && concurrency as u64 + 64 > limit {
         eprintln!(
             "warning: --concurrency {concurrency} needs about {concurrency} open files in one \
@@ -145,7 +147,7 @@ fn warn_if_too_few_files(concurrency: usize) {
 
 /// `concbench run`.
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let args = &crate::scenario::apply(args)?;
+    let args = &crate::cli::scenario::apply(args)?;
     let resolved = resolve(args)?;
     if let Some(param) = resolved.preset_sweep.clone() {
         return run_sweep(args, resolved, vec![param]);
@@ -153,7 +155,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let (_server, target) = target(args)?;
     warn_if_too_few_files(resolved.workload.concurrency);
     crate::interrupt::install_parent();
-    let report = runner::run_workload(
+    let report = bench::run_workload(
         &resolved.workload,
         &resolved.kinds,
         &target,
@@ -165,7 +167,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     match &args.out {
         Some(path) => {
-            report::write_atomically(path, report.render(args.format))
+            crate::sys::fs::write_atomically(path, report.render(args.format))
                 .with_context(|| format!("cannot write --out {}", path.display()))?;
             if args.format != Format::Table {
                 print!("{}", report.render(Format::Table));
@@ -223,7 +225,7 @@ fn verdict(reports: &[RunReport]) -> ExitCode {
 
 /// `concbench sweep`.
 pub fn sweep(args: &SweepArgs) -> anyhow::Result<ExitCode> {
-    let run = crate::scenario::apply(&args.run)?;
+    let run = crate::cli::scenario::apply(&args.run)?;
     let args = &SweepArgs {
         run,
         ..args.clone()
@@ -302,7 +304,7 @@ fn run_sweep(
         }
         let label: Vec<String> = cell.iter().map(|(n, v)| format!("{n}={v}")).collect();
         bar.set_message(label.join(" "));
-        let run = runner::run_workload(&workload, &resolved.kinds, &target, &opts)?;
+        let run = bench::run_workload(&workload, &resolved.kinds, &target, &opts)?;
         if run.meta.interrupted {
             // The cell was cut short: keep only the cells that finished.
             bar.finish_and_clear();
@@ -332,7 +334,7 @@ fn run_sweep(
             report: run,
         });
         // After every cell, so an interrupted sweep keeps what finished.
-        results::write_sweep(&out, &csv_out, &report)?;
+        file::write_sweep(&out, &csv_out, &report)?;
     }
     bar.finish_and_clear();
     eprintln!(
@@ -347,7 +349,7 @@ fn run_sweep(
 
 /// `concbench report`.
 pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
-    let loaded = results::load(&args.results)?;
+    let loaded = file::load(&args.results)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create --out {}", args.out.display()))?;
     let written = write_report(&loaded, &args.out)?;
@@ -371,8 +373,8 @@ pub fn write_report(results: &ResultsFile, dir: &Path) -> anyhow::Result<Vec<std
         .filter_map(|p| p.file_name().map(std::path::PathBuf::from))
         .collect();
     let summary = dir.join("summary.md");
-    let text = results::summary_markdown(results, &pngs);
-    report::write_atomically(&summary, &text)
+    let text = crate::report::export::summary_markdown(results, &pngs);
+    crate::sys::fs::write_atomically(&summary, &text)
         .with_context(|| format!("cannot write {}", summary.display()))?;
     written.push(summary);
     Ok(written)

@@ -218,7 +218,7 @@ struct WorkerCpu {
 
 impl WorkerCpu {
     fn total_s(&mut self) -> f64 {
-        let live = crate::worker::live_worker_pids();
+        let live = crate::sys::children::live();
         let gone: Vec<u32> = self
             .seen
             .keys()

@@ -1,45 +1,14 @@
 //! Sweeps: the same workload run over a grid of one or two swept parameters
-//! (`--param concurrency=1,10,100`), one [`RunReport`] per cell.
-//!
-//! The saved form is [`SweepReport`]; charts draw wall time, throughput and
-//! efficiency against a one-parameter sweep, and a crossover map (which
-//! strategy wins each cell, by how much) for a two-parameter one.
-
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
+//! (`--param concurrency=1,10,100`), one run per cell: which parameters may
+//! be swept, how a value applies to the workload or the run's options, and
+//! the grid. The saved form is [`crate::report::SweepReport`].
 
 use mock_server::LatencyDist;
 
-use crate::report::RunReport;
-use crate::runner::RunOptions;
-use crate::strategy::ConnectionMode;
+use super::RunOptions;
+use crate::http::ConnectionMode;
 use crate::units;
 use crate::workload::{CpuWork, Workload};
-
-/// Every cell of a sweep.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct SweepReport {
-    pub schema_version: u32,
-    /// Always `sweep`: tells a sweep file from a single run's report.
-    pub kind: String,
-    /// The preset it came from, or `custom`.
-    pub scenario: String,
-    /// Names of the swept parameters, in the order given (one or two).
-    pub params: Vec<String>,
-    /// The cells, in grid order (the last parameter varies fastest).
-    pub cells: Vec<SweepCell>,
-}
-
-/// One point of the grid.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct SweepCell {
-    /// The swept parameters' values as given on the command line (`20ms`, `100`).
-    pub values: BTreeMap<String, String>,
-    /// The same values as numbers for the axes (seconds for durations, bytes for sizes).
-    pub x: BTreeMap<String, f64>,
-    pub report: RunReport,
-}
 
 /// Parameters `--param` may sweep.
 pub const SWEEPABLE: &[&str] = &[

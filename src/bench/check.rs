@@ -15,10 +15,11 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use crate::bench::{self, RunOptions, Target};
 use crate::error::UsageError;
-use crate::report::{write_atomically, RunReport};
-use crate::runner::{self, RunOptions, Target};
+use crate::report::RunReport;
 use crate::strategy::StrategyKind::{self, *};
+use crate::sys::fs::write_atomically;
 use crate::workload::{CpuWork, Workload};
 
 /// Version of the baseline file layout.
@@ -220,7 +221,7 @@ pub fn measure_suite(
             scenario: Some(format!("check-{}", s.name)),
             ..RunOptions::default()
         };
-        let report = runner::run_workload(&s.workload, s.kinds, target, &options)
+        let report = bench::run_workload(&s.workload, s.kinds, target, &options)
             .with_context(|| format!("the {} scenario of the check suite", s.name))?;
         if let Some(bad) = report.results.iter().find(|r| r.tasks_failed > 0) {
             anyhow::bail!(
@@ -294,7 +295,7 @@ pub fn load_baseline(path: &Path) -> Result<Baseline, UsageError> {
 
 /// Writes a baseline atomically.
 pub fn save_baseline(path: &Path, metrics: BTreeMap<String, BaselineMetric>) -> anyhow::Result<()> {
-    let m = crate::machine::MachineContext::read();
+    let m = crate::measure::machine::MachineContext::read();
     let b = Baseline {
         schema_version: BASELINE_VERSION,
         kind: "baseline".into(),

@@ -1,15 +1,19 @@
 //! The command line: `concbench run`, `concbench list`, and the hidden
 //! subcommand that runs the embedded mock server.
 
+pub mod presets;
+pub mod scenario;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use mock_server::LatencyDist;
 
-use crate::client::ClientPolicy;
+use crate::http::ClientPolicy;
+use crate::http::ConnectionMode;
 use crate::report::Format;
-use crate::strategy::{self, ConnectionMode, Schedule, Selection};
+use crate::strategy::{self, Schedule, Selection};
 use crate::units;
 use crate::workload::{CpuWork, Workload};
 
@@ -146,6 +150,10 @@ pub struct RunArgs {
     pub deadline: Option<Duration>,
     #[command(flatten)]
     pub faults: FaultArgs,
+    /// Test-only: the parent panics after this many outcomes of a process
+    /// pool (proves that no worker outlives a panicking parent).
+    #[arg(long, hide = true)]
+    pub test_panic_after: Option<usize>,
 }
 
 /// Faults of the embedded mock server, drawn from each request's (seed, task,
@@ -264,8 +272,8 @@ pub struct SweepArgs {
     /// A parameter and its values, e.g. concurrency=1,10,100,1000 or latency=1ms,10ms,100ms;
     /// give two for a crossover map. Sweepable: concurrency, tasks, latency, bytes, cpu,
     /// workers, batch, connection.
-    #[arg(long = "param", value_name = "NAME=V1,V2,...", value_parser = crate::sweep::parse_param)]
-    pub params: Vec<crate::sweep::SweepParam>,
+    #[arg(long = "param", value_name = "NAME=V1,V2,...", value_parser = crate::bench::sweep::parse_param)]
+    pub params: Vec<crate::bench::sweep::SweepParam>,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -301,7 +309,7 @@ pub struct CheckArgs {
 }
 
 fn parse_preset(s: &str) -> Result<String, String> {
-    crate::presets::find(s).map(|p| p.name.to_string())
+    crate::cli::presets::find(s).map(|p| p.name.to_string())
 }
 
 fn parse_latency(s: &str) -> Result<LatencyDist, String> {

@@ -2,8 +2,8 @@
 //! over the worker's stdin and stdout.
 //!
 //! A frame is a little-endian `u32` length and that many bytes of postcard.
-//! postcard, not bincode: bincode 3.0.0 on the registry does not compile
-//! (design.md). The worker speaks first ([`FromWorker::Ready`]) so a parent
+//! postcard, not bincode: bincode 3.0.0 on the registry is a placeholder
+//! that does not compile. The worker speaks first ([`FromWorker::Ready`]) so a parent
 //! that started the wrong executable finds out at once, not by hanging.
 
 use std::io::{self, Read, Write};
@@ -11,9 +11,8 @@ use std::io::{self, Read, Write};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::TaskSpec;
-use crate::strategy::ChildUsage;
-use crate::task::{Completed, TaskOutcome};
+use crate::sys::rusage::Usage;
+use crate::task::{Completed, TaskOutcome, TaskSpec};
 
 /// Bumped whenever a message changes shape; parent and worker must agree.
 pub const PROTOCOL_VERSION: u32 = 3;
@@ -49,7 +48,7 @@ pub enum FromWorker {
     Cpu { id: u64, result: Completed },
     /// Last message before a clean exit: the worker's own resource usage,
     /// which the parent's `RUSAGE_CHILDREN` would not see until it is reaped.
-    Usage(ChildUsage),
+    Usage(Usage),
 }
 
 /// Writes one frame (not flushed).
@@ -134,10 +133,10 @@ mod tests {
                     cpu_result: 3,
                 },
             },
-            FromWorker::Usage(ChildUsage {
+            FromWorker::Usage(Usage {
                 cpu_user_s: 0.5,
                 processes: 1,
-                ..ChildUsage::default()
+                ..Usage::default()
             }),
         ];
         let mut buf = Vec::new();

@@ -75,7 +75,6 @@ fn stats_of(mut us: Vec<u64>) -> PhaseStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan;
     use crate::task::{Completed, TaskError};
 
     fn ok(id: u64, phases: Phases) -> TaskOutcome {
@@ -136,13 +135,17 @@ mod tests {
             cpu_us: 40,
         };
         // A failed task that somehow carried phases must not count either.
-        let mut broken = plan::failed(1, TaskError::Status(503));
+        let mut broken = TaskOutcome::failed(1, TaskError::Status(503));
         broken.phases = Phases {
             queued_us: 1_000_000,
             retry_us: 0,
             ..good
         };
-        let s = summarise(&[ok(0, good), broken, plan::failed(2, TaskError::Status(500))]);
+        let s = summarise(&[
+            ok(0, good),
+            broken,
+            TaskOutcome::failed(2, TaskError::Status(500)),
+        ]);
         assert!(close(s.queued.mean_s, 10e-6) && close(s.queued.p99_s, 10e-6));
         assert!(close(s.cpu.p50_s, 40e-6));
     }
@@ -151,7 +154,7 @@ mod tests {
     fn no_successes_is_all_zero_and_one_success_is_every_percentile() {
         assert_eq!(summarise(&[]), PhaseSummary::default());
         assert_eq!(
-            summarise(&[plan::failed(0, TaskError::Status(500))]),
+            summarise(&[TaskOutcome::failed(0, TaskError::Status(500))]),
             PhaseSummary::default()
         );
         let s = summarise(&[ok(

@@ -10,6 +10,9 @@
 //! times (after `--warmup W` discarded rounds), in a freshly shuffled order
 //! each round so drift spreads over all of them, and the row holds medians.
 
+pub mod check;
+pub mod sweep;
+
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -18,19 +21,21 @@ use anyhow::Context;
 use hdrhistogram::Histogram;
 use mock_server::rng::SplitMix64;
 
-use crate::client::ClientPolicy;
-use crate::kernel;
-use crate::machine::{MachineContext, Noise, SystemSnapshot};
+use crate::http::ClientPolicy;
+use crate::http::ConnectionMode;
+use crate::measure::machine::{MachineContext, Noise, SystemSnapshot};
 use crate::measure::measure;
-use crate::plan::TaskPlan;
+use crate::measure::sampler::{Sampler, DEFAULT_INTERVAL};
+use crate::measure::server::ServerControl;
+use crate::report::stats as summary;
 use crate::report::{
-    Checks, Meta, Percentiles, RunReport, ServerSide, StrategyResult, WorkloadMeta, SCHEMA_VERSION,
+    Checks, Meta, Percentiles, RunReport, ServerSide, Status, StrategyResult, WorkloadMeta,
+    SCHEMA_VERSION,
 };
-use crate::sampler::{Sampler, DEFAULT_INTERVAL};
-use crate::server::ServerControl;
-use crate::strategy::{ConnectionMode, RunContext, Schedule, StrategyKind};
-use crate::summary;
+use crate::strategy::{RunContext, Schedule, StrategyKind};
+use crate::task::kernel;
 use crate::task::{TaskError, TaskOutcome};
+use crate::workload::TaskPlan;
 use crate::workload::Workload;
 
 /// Efficiency above this means the bound or the clock is wrong.
@@ -86,6 +91,8 @@ pub struct RunOptions {
     pub policy: ClientPolicy,
     /// The embedded server's fault flags, for the report (empty: none).
     pub server_faults: String,
+    /// Test-only: see [`RunContext::test_panic_after`].
+    pub test_panic_after: Option<usize>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -134,6 +141,7 @@ pub fn run_workload(
         batch: options.batch.max(1),
         worker_exe: options.worker_exe.clone(),
         policy: options.policy,
+        test_panic_after: options.test_panic_after,
         ..RunContext::new(
             target.url.trim_end_matches('/'),
             workload.concurrency,
@@ -384,11 +392,10 @@ fn run_one(
     Ok(StrategyResult {
         strategy: kind.name().to_string(),
         status: if verification.tasks_failed == 0 {
-            "ok"
+            Status::Ok
         } else {
-            "failed"
-        }
-        .to_string(),
+            Status::Failed
+        },
         tasks: plan.specs.len(),
         tasks_ok: verification.tasks_ok,
         tasks_failed: verification.tasks_failed,
@@ -422,7 +429,7 @@ fn run_one(
             + run.children.ctx_switches_involuntary,
         throughput_per_s,
         latency_s,
-        phases: crate::phases::summarise(&run.outcomes),
+        phases: crate::report::phases::summarise(&run.outcomes),
         server: ServerSide {
             served,
             requests: requests_received,

@@ -14,19 +14,9 @@ use mock_server::rng::SplitMix64;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::kernel;
-use crate::task::{TaskError, TaskOutcome};
-use crate::workload::{CpuWork, Workload};
+use crate::task::{kernel, TaskOutcome, TaskSpec};
 
-/// One task: a request for `bytes` bytes answered after `latency_us`, then
-/// `cpu_units` of work over the body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct TaskSpec {
-    pub id: u64,
-    pub latency_us: u64,
-    pub bytes: usize,
-    pub cpu_units: u64,
-}
+use super::{CpuWork, Workload};
 
 /// What a task must return for its work to count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +36,7 @@ pub struct TaskPlan {
     expected: Vec<Expected>,
 }
 
-/// The physical lower bound of a plan's wall time (design.md) and its terms.
+/// The physical lower bound of a plan's wall time and its terms.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Bound {
     /// Σ latency / C: the I/O term.
@@ -190,19 +180,6 @@ impl TaskPlan {
     /// Total latency of the plan (Σ l_i), in seconds.
     pub fn total_latency_s(&self) -> f64 {
         self.specs.iter().map(|s| s.latency_us as f64).sum::<f64>() / 1e6
-    }
-}
-
-/// Helper for tests and strategies: a failed outcome.
-pub fn failed(id: u64, err: TaskError) -> TaskOutcome {
-    TaskOutcome {
-        id,
-        result: Err(err),
-        latency_us: 0,
-        server_lateness_us: None,
-        phases: Default::default(),
-        attempts: 0,
-        unreached: 0,
     }
 }
 

@@ -1,7 +1,9 @@
 //! A workload as the user describes it, validated, with units in its types.
 //!
 //! [`Workload`] is what the flags (and later scenario files and presets) say;
-//! [`crate::plan::TaskPlan`] is the deterministic list of tasks it expands to.
+//! [`crate::workload::TaskPlan`] is the deterministic list of tasks it expands to.
+
+pub mod plan;
 
 use std::time::Duration;
 
@@ -9,6 +11,8 @@ use mock_server::LatencyDist;
 use serde::Serialize;
 
 use crate::error::UsageError;
+
+pub use plan::{Bound, TaskPlan, Verification};
 
 /// How much CPU work each task does over its response body.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

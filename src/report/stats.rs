@@ -173,7 +173,7 @@ pub fn combine(mut rounds: Vec<StrategyResult>, seed: u64) -> StrategyResult {
     let mut row = rounds[order[n / 2]].clone();
     if rounds[worst].tasks_failed > 0 {
         let w = &rounds[worst];
-        row.status = w.status.clone();
+        row.status = w.status;
         row.tasks_ok = w.tasks_ok;
         row.tasks_failed = w.tasks_failed;
         row.failures = w.failures.clone();

@@ -1,0 +1,101 @@
+//! Markdown: a run's tables (`--format markdown`) and the `summary.md` that
+//! `concbench report` writes beside the charts.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use super::RunReport;
+use crate::report::{winner, ResultsFile};
+
+fn markdown_table(head: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut out = format!("| {} |\n|", head.join(" | "));
+    out += &" --- |".repeat(head.len());
+    out.push('\n');
+    for row in rows {
+        let _ = writeln!(out, "| {} |", row.join(" | "));
+    }
+    out
+}
+
+pub(super) fn render(run: &RunReport) -> String {
+    let (head, rows) = run.rows();
+    let (phase_head, phase_rows) = run.phase_rows();
+    format!(
+        "{}\n\n{}\nWhere the time went (p50 per task):\n\n{}",
+        run.header(),
+        markdown_table(&head, rows),
+        markdown_table(&phase_head, phase_rows)
+    )
+}
+
+/// A Markdown summary: the tables of every run, with `charts` (paths relative
+/// to the summary) embedded after them.
+pub fn summary(results: &ResultsFile, charts: &[PathBuf]) -> String {
+    let mut out = String::new();
+    match results {
+        ResultsFile::Run(run) => {
+            let _ = writeln!(out, "# concbench: {}\n", run.meta.scenario);
+            out += &render(run);
+        }
+        ResultsFile::Sweep(s) => {
+            let _ = writeln!(
+                out,
+                "# concbench sweep: {} over {}\n",
+                s.scenario,
+                s.params.join(" × ")
+            );
+            let _ = writeln!(
+                out,
+                "| {} | winner | wall | runner-up | margin |",
+                s.params.join(" | ")
+            );
+            let _ = writeln!(out, "|{}", " --- |".repeat(s.params.len() + 4));
+            for cell in &s.cells {
+                let vals: Vec<&str> = s
+                    .params
+                    .iter()
+                    .map(|p| cell.values.get(p).map(String::as_str).unwrap_or(""))
+                    .collect();
+                let cell_line = match winner(&cell.report) {
+                    Some(w) => match &w.runner_up {
+                        Some((r, r_wall_s)) => format!(
+                            "{} | {:.3} s | {r} | {:.2}×",
+                            w.strategy,
+                            w.wall_s,
+                            r_wall_s / w.wall_s
+                        ),
+                        None => format!("{} | {:.3} s | - | -", w.strategy, w.wall_s),
+                    },
+                    None => "- | - | - | -".into(),
+                };
+                let _ = writeln!(out, "| {} | {cell_line} |", vals.join(" | "));
+            }
+            for cell in &s.cells {
+                let label: Vec<String> = s
+                    .params
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{p} = {}",
+                            cell.values.get(p).map(String::as_str).unwrap_or("")
+                        )
+                    })
+                    .collect();
+                let _ = writeln!(out, "\n## {}\n", label.join(", "));
+                out += &render(&cell.report);
+            }
+        }
+    }
+    if !charts.is_empty() {
+        out += "\n## Charts\n\n";
+        for c in charts {
+            let _ = writeln!(
+                out,
+                "![{}]({})\n",
+                c.file_stem().unwrap_or_default().to_string_lossy(),
+                c.display()
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,154 @@
+//! The exporters of a run: `--format table|json|csv|markdown`, one file per
+//! format, and the columns the table and Markdown share (one definition, so
+//! the two cannot disagree).
+
+mod csv;
+mod markdown;
+mod table;
+
+use clap::ValueEnum;
+
+use super::RunReport;
+use crate::units::{format_bytes, format_seconds};
+
+pub use csv::{run_rows as run_csv_rows, sweep_rows as sweep_csv_rows};
+pub use markdown::summary as summary_markdown;
+
+/// Output formats of `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+    Markdown,
+}
+
+impl RunReport {
+    /// Renders the report in `format`.
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Table => table::render(self),
+            Format::Json => serde_json::to_string_pretty(self).expect("report serialises") + "\n",
+            Format::Csv => csv::run_rows(self),
+            Format::Markdown => markdown::render(self),
+        }
+    }
+
+    pub(super) fn header(&self) -> String {
+        let w = &self.meta.workload;
+        format!(
+            "{} tasks, latency {}, {} per body, CPU {} per task, C = {}, seed {}, {} cores, server {} ({})",
+            w.tasks,
+            w.latency,
+            format_bytes(w.bytes as u64),
+            format_seconds(w.cpu_per_task_s),
+            w.concurrency,
+            w.seed,
+            self.meta.cores,
+            self.meta.target,
+            self.meta.server
+        )
+    }
+
+    pub(super) fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
+        let repeated = self.results.iter().any(|r| r.rounds > 1);
+        let flagged = self.results.iter().any(|r| !r.checks.flags.is_empty());
+        let retried = self.results.iter().any(|r| r.retries > 0);
+        let mut head = vec![
+            "strategy",
+            "ok",
+            "wall",
+            "ideal",
+            "eff",
+            "vs seq",
+            "CPU usr+sys",
+            "cores",
+            "peak RSS",
+            "p50",
+            "p99",
+            "req/s",
+            "server CPU",
+        ];
+        if repeated {
+            head.insert(3, "± cv");
+        }
+        if retried {
+            head.push("retries");
+        }
+        if flagged {
+            head.push("flags");
+        }
+        let rows = self
+            .results
+            .iter()
+            .map(|r| {
+                let mut row = vec![
+                    r.strategy.clone(),
+                    if r.tasks_failed == 0 {
+                        format!("{}", r.tasks_ok)
+                    } else {
+                        format!("{}/{} FAILED", r.tasks_ok, r.tasks)
+                    },
+                    format_seconds(r.wall_s),
+                    format_seconds(r.ideal_s),
+                    format!("{:.2}", r.efficiency),
+                    r.speedup_vs_sequential
+                        .map(|s| format!("{s:.2}x"))
+                        .unwrap_or_else(|| "-".into()),
+                    format!(
+                        "{}+{}",
+                        format_seconds(r.cpu_user_s),
+                        format_seconds(r.cpu_sys_s)
+                    ),
+                    format!("{:.2}", r.cpu_utilisation),
+                    format_bytes(r.peak_rss_bytes),
+                    format_seconds(r.latency_s.p50),
+                    format_seconds(r.latency_s.p99),
+                    format!("{:.0}", r.throughput_per_s),
+                    format_seconds(r.server.cpu_user_s + r.server.cpu_sys_s),
+                ];
+                if repeated {
+                    let cv = r.stats.get("wall_s").map(|f| f.cv).unwrap_or(0.0);
+                    row.insert(3, format!("{:.1}%", cv * 100.0));
+                }
+                if retried {
+                    row.push(format!("{} ({} tasks)", r.retries, r.tasks_retried));
+                }
+                if flagged {
+                    row.push(r.checks.flags.join(" "));
+                }
+                row
+            })
+            .collect();
+        (head, rows)
+    }
+
+    /// Per-strategy p50 of each phase of a task.
+    pub(super) fn phase_rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
+        let retried = self.results.iter().any(|r| r.retries > 0);
+        let mut head = vec!["strategy", "queued", "response", "body", "cpu"];
+        if retried {
+            // Most tasks need no retry, so their p50 is 0: the tail says more.
+            head.insert(2, "retries (p99)");
+        }
+        let rows = self
+            .results
+            .iter()
+            .map(|r| {
+                let p = &r.phases;
+                let mut row = vec![
+                    r.strategy.clone(),
+                    format_seconds(p.queued.p50_s),
+                    format_seconds(p.response.p50_s),
+                    format_seconds(p.body.p50_s),
+                    format_seconds(p.cpu.p50_s),
+                ];
+                if retried {
+                    row.insert(2, format_seconds(p.retry.p99_s));
+                }
+                row
+            })
+            .collect();
+        (head, rows)
+    }
+}

@@ -1,0 +1,141 @@
+//! What every strategy is told about the run ([`RunContext`]), and the
+//! preamble every strategy would otherwise repeat: its session, its HTTP
+//! clients, its worker processes' configuration.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::http::{AsyncClient, BlockingClient, ClientPolicy, ConnectionMode, Session};
+use crate::worker::config::WorkerSpawn;
+use crate::worker::{WorkerConfig, WorkerMode};
+use crate::workload::TaskPlan;
+
+/// What every strategy is told about the run.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    /// Base URL of the mock server, without a trailing slash.
+    pub base_url: String,
+    /// Requests in flight at once (C), for strategies that overlap requests.
+    pub concurrency: usize,
+    /// Cores the client may use (P): sizes runtimes and pools, and the bound's CPU term.
+    pub cores: usize,
+    /// Worker threads or processes of the pool strategies (W); `None` means each
+    /// strategy's documented default (P for CPU pools and process pools).
+    pub workers: Option<usize>,
+    /// Keep-alive connections (`reuse`) or a new connection per request (`new`).
+    pub connection: ConnectionMode,
+    /// How process pools hand out tasks: in fixed chunks or one batch at a time.
+    pub schedule: Schedule,
+    /// Tasks per message to a pool worker under the dynamic schedule.
+    pub batch: usize,
+    /// The concbench executable that process strategies re-execute as workers;
+    /// `None` is [`crate::sys::process::concbench_exe`] (`CONCBENCH_EXE` or this executable).
+    pub worker_exe: Option<PathBuf>,
+    /// Timeout, retries, rate limit and deadline of every request (the same for every strategy).
+    pub policy: ClientPolicy,
+    /// Test-only: the parent panics after this many outcomes of a process
+    /// pool, to prove that no worker outlives a panicking parent. Set only by
+    /// the hidden `--test-panic-after` flag; `None` in every real run.
+    pub test_panic_after: Option<usize>,
+}
+
+/// How a process pool hands tasks to its workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Schedule {
+    /// Contiguous chunks decided up front, like `Pool.map`.
+    Static,
+    /// Batches handed to whichever worker is free, like `imap_unordered`.
+    #[default]
+    Dynamic,
+}
+
+impl RunContext {
+    /// A context with the defaults for everything but the target, C and P.
+    pub fn new(base_url: impl Into<String>, concurrency: usize, cores: usize) -> Self {
+        Self {
+            base_url: base_url.into(),
+            concurrency,
+            cores,
+            workers: None,
+            connection: ConnectionMode::Reuse,
+            schedule: Schedule::Dynamic,
+            batch: 1,
+            worker_exe: None,
+            policy: ClientPolicy::default(),
+            test_panic_after: None,
+        }
+    }
+
+    /// What every request of a run started at `run_start_ns` shares (in
+    /// this process; worker processes build their own from their config).
+    pub fn session(&self, seed: u64, run_start_ns: u64) -> Arc<Session> {
+        Arc::new(Session::new(
+            &self.base_url,
+            seed,
+            run_start_ns,
+            self.policy,
+        ))
+    }
+
+    /// The async client of a strategy that keeps C requests in flight in
+    /// this process.
+    pub fn async_client(&self, plan: &TaskPlan, run_start_ns: u64) -> anyhow::Result<AsyncClient> {
+        AsyncClient::new(
+            self.concurrency,
+            self.connection,
+            self.session(plan.seed, run_start_ns),
+        )
+    }
+
+    /// The blocking client of a strategy whose `pool` threads share this
+    /// process's keep-alive connections.
+    pub fn blocking_client(
+        &self,
+        pool: usize,
+        plan: &TaskPlan,
+        run_start_ns: u64,
+    ) -> BlockingClient {
+        BlockingClient::new(pool, self.connection, self.session(plan.seed, run_start_ns))
+    }
+
+    /// How to start worker processes of `mode` for this run: each makes
+    /// `in_flight` requests at once on its own `in_flight` connections and
+    /// gets `policy` (its share of the client policy).
+    pub fn workers_spawn(
+        &self,
+        mode: WorkerMode,
+        plan: &TaskPlan,
+        run_start_ns: u64,
+        in_flight: usize,
+        policy: ClientPolicy,
+    ) -> anyhow::Result<WorkerSpawn> {
+        let mut config = WorkerConfig::new(mode, plan.seed, run_start_ns);
+        if mode != WorkerMode::Cpu {
+            config.base_url = self.base_url.clone();
+            config.connection = self.connection;
+            config.pool = in_flight.max(1);
+            config.in_flight = in_flight.max(1);
+            config.policy = policy;
+        }
+        Ok(WorkerSpawn {
+            exe: self.exe()?,
+            config,
+        })
+    }
+
+    /// The executable to start workers from.
+    pub fn exe(&self) -> anyhow::Result<PathBuf> {
+        match &self.worker_exe {
+            Some(p) => Ok(p.clone()),
+            None => crate::sys::process::concbench_exe(),
+        }
+    }
+
+    /// W: `--workers`, or the number of cores.
+    pub fn workers_or_cores(&self) -> usize {
+        self.workers.unwrap_or(self.cores).max(1)
+    }
+}

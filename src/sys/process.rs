@@ -1,0 +1,46 @@
+//! This process among others: where the concbench executable is (to
+//! re-execute it as a hidden worker or server), dying with the parent, and
+//! the open-files limit.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+/// Environment variable naming the concbench executable to re-execute for the
+/// embedded server and workers. Needed where `current_exe()` is not concbench
+/// (a `cargo test` or `cargo bench` binary); set it to `CARGO_BIN_EXE_concbench`.
+pub const EXE_ENV: &str = "CONCBENCH_EXE";
+
+/// The concbench executable to re-execute as a hidden child.
+pub fn concbench_exe() -> anyhow::Result<PathBuf> {
+    match std::env::var_os(EXE_ENV) {
+        Some(p) => Ok(PathBuf::from(p)),
+        None => std::env::current_exe()
+            .context("cannot locate the concbench executable; set CONCBENCH_EXE"),
+    }
+}
+
+/// Asks the kernel to SIGKILL this process when its parent dies; returns
+/// false if the parent is already gone.
+pub fn die_with_parent() -> bool {
+    let parent = std::os::unix::process::parent_id();
+    // SAFETY: prctl(PR_SET_PDEATHSIG) only sets a flag on this process.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
+    std::os::unix::process::parent_id() == parent
+}
+
+/// This process's soft limit of open files.
+pub fn open_files_limit() -> u64 {
+    rlimit::Resource::NOFILE
+        .get()
+        .map(|(soft, _)| soft)
+        .unwrap_or(0)
+}

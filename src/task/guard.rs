@@ -1,0 +1,224 @@
+//! The guards every strategy and every worker process runs tasks under, one
+//! copy each:
+//! - [`catch`]: a blocking task that panics is that task's failed outcome
+//!   (cause `worker`, its own id); the thread survives and the run still has
+//!   one outcome per task.
+//! - [`Bounded`]: at most N async tasks at once, each slot held until the
+//!   task has finished all of its work (fetch *and* CPU), and a panicking
+//!   task still named by its id; [`run_bounded`] runs a whole slice of specs
+//!   through it.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+
+use tokio::task::{Id, JoinError, JoinSet};
+
+use super::{TaskError, TaskOutcome, TaskSpec};
+
+/// What a panic said, for a [`TaskError::Worker`].
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    let what = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message");
+    format!("panicked: {what}")
+}
+
+/// Runs task `id`'s blocking body; a panic becomes that task's failed outcome.
+pub fn catch(id: u64, run: impl FnOnce() -> TaskOutcome) -> TaskOutcome {
+    panic::catch_unwind(AssertUnwindSafe(run))
+        .unwrap_or_else(|p| TaskOutcome::failed(id, TaskError::Worker(panic_message(p.as_ref()))))
+}
+
+/// Runs a piece of a task's work (e.g. its CPU work on a pool thread); a
+/// panic becomes the task's [`TaskError::Worker`].
+pub fn catch_result<T>(run: impl FnOnce() -> T) -> Result<T, TaskError> {
+    panic::catch_unwind(AssertUnwindSafe(run))
+        .map_err(|p| TaskError::Worker(panic_message(p.as_ref())))
+}
+
+/// At most `limit` async tasks at once on the current tokio runtime, each
+/// remembered by its task id so that a panic still names its task.
+///
+/// Every wait here is for a spawned task, so it is bounded by the work.
+pub struct Bounded {
+    set: JoinSet<TaskOutcome>,
+    /// Which task each tokio task runs.
+    ids: HashMap<Id, u64>,
+    limit: usize,
+}
+
+impl Bounded {
+    /// Room for `limit` tasks at once (at least one).
+    pub fn new(limit: usize) -> Self {
+        let limit = limit.max(1);
+        Self {
+            set: JoinSet::new(),
+            ids: HashMap::with_capacity(limit.min(1 << 16)),
+            limit,
+        }
+    }
+
+    /// Whether another task may start now.
+    pub fn has_room(&self) -> bool {
+        self.set.len() < self.limit
+    }
+
+    /// Whether no task is running.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+
+    /// Starts task `id`; the caller has checked [`Self::has_room`].
+    pub fn spawn<F>(&mut self, id: u64, task: F)
+    where
+        F: Future<Output = TaskOutcome> + Send + 'static,
+    {
+        debug_assert!(self.has_room());
+        let handle = self.set.spawn(task);
+        self.ids.insert(handle.id(), id);
+    }
+
+    /// The next task to finish, as its outcome; `None` when none is running.
+    pub async fn join_next(&mut self) -> Option<TaskOutcome> {
+        let done = self.set.join_next_with_id().await?;
+        Some(self.settle(done))
+    }
+
+    /// Waits until a slot is free, then starts task `id`; outcomes of tasks
+    /// that finished meanwhile go to `done`.
+    pub async fn spawn_when_free<F>(&mut self, id: u64, task: F, done: &mut impl FnMut(TaskOutcome))
+    where
+        F: Future<Output = TaskOutcome> + Send + 'static,
+    {
+        while !self.has_room() {
+            match self.join_next().await {
+                Some(o) => done(o),
+                None => break,
+            }
+        }
+        self.spawn(id, task);
+    }
+
+    /// Waits for every running task; their outcomes go to `done`.
+    pub async fn finish(mut self, done: &mut impl FnMut(TaskOutcome)) {
+        while let Some(o) = self.join_next().await {
+            done(o);
+        }
+    }
+
+    /// The outcome of a finished tokio task: its own, or a failure of its
+    /// task if it panicked (or was cancelled).
+    fn settle(&mut self, done: Result<(Id, TaskOutcome), JoinError>) -> TaskOutcome {
+        match done {
+            Ok((tid, outcome)) => {
+                self.ids.remove(&tid);
+                outcome
+            }
+            Err(e) => {
+                let id = self.ids.remove(&e.id()).unwrap_or(u64::MAX);
+                let why = if e.is_panic() {
+                    panic_message(e.into_panic().as_ref())
+                } else {
+                    e.to_string()
+                };
+                TaskOutcome::failed(id, TaskError::Worker(why))
+            }
+        }
+    }
+}
+
+/// Runs `task(spec)` for every spec on the current tokio runtime, at most
+/// `limit` at once (see [`Bounded`]); one outcome per spec.
+pub async fn run_bounded<F, Fut>(specs: &[TaskSpec], limit: usize, mut task: F) -> Vec<TaskOutcome>
+where
+    F: FnMut(TaskSpec) -> Fut,
+    Fut: Future<Output = TaskOutcome> + Send + 'static,
+{
+    let mut slots = Bounded::new(limit);
+    let mut outcomes = Vec::with_capacity(specs.len());
+    let mut keep = |o| outcomes.push(o);
+    for &spec in specs {
+        slots.spawn_when_free(spec.id, task(spec), &mut keep).await;
+    }
+    slots.finish(&mut keep).await;
+    outcomes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::task::Completed;
+
+    fn specs(n: u64) -> Vec<TaskSpec> {
+        (0..n)
+            .map(|id| TaskSpec {
+                id,
+                latency_us: 0,
+                bytes: 0,
+                cpu_units: 0,
+            })
+            .collect()
+    }
+
+    fn done(id: u64) -> TaskOutcome {
+        TaskOutcome {
+            id,
+            result: Ok(Completed::from_body(b"", 0)),
+            latency_us: 0,
+            server_lateness_us: None,
+            phases: Default::default(),
+            attempts: 1,
+            unreached: 0,
+        }
+    }
+
+    #[test]
+    fn a_panicking_async_task_becomes_its_own_failed_outcome() {
+        let specs = specs(10);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let running = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let outcomes = rt.block_on(run_bounded(&specs, 3, |spec| {
+            let (running, most) = (running.clone(), most.clone());
+            async move {
+                use std::sync::atomic::Ordering::SeqCst;
+                let now = running.fetch_add(1, SeqCst) + 1;
+                most.fetch_max(now, SeqCst);
+                tokio::task::yield_now().await;
+                running.fetch_sub(1, SeqCst);
+                assert_ne!(spec.id, 3, "task 3 breaks");
+                done(spec.id)
+            }
+        }));
+        assert_eq!(outcomes.len(), 10);
+        assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 3);
+        let broken: Vec<&TaskOutcome> = outcomes.iter().filter(|o| o.result.is_err()).collect();
+        assert_eq!(broken.len(), 1);
+        assert_eq!(broken[0].id, 3);
+        let err = broken[0].result.as_ref().unwrap_err().to_string();
+        assert!(
+            err.contains("panicked") && err.contains("task 3 breaks"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_panicking_blocking_task_becomes_its_own_failed_outcome() {
+        let o = catch(7, || panic!("task 7 breaks"));
+        assert_eq!(o.id, 7);
+        assert_eq!(o.result.unwrap_err().cause(), "worker");
+        assert_eq!(catch(8, || done(8)), done(8));
+    }
+
+    #[test]
+    fn a_panic_message_is_kept() {
+        let p = std::panic::catch_unwind(|| panic!("boom {}", 7)).unwrap_err();
+        assert_eq!(panic_message(p.as_ref()), "panicked: boom 7");
+    }
+}

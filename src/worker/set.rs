@@ -1,0 +1,312 @@
+//! The parent's end of its worker processes: a [`WorkerSet`] starts them in
+//! one process group, sends them frames, turns their outputs into one stream
+//! of [`Event`]s, and guarantees they are all gone (killed and reaped) when
+//! it is dropped, on every path including a panic.
+
+use std::io::{BufReader, BufWriter, Write};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+
+use super::config::{WorkerSpawn, WORKER_SUBCOMMAND};
+use super::protocol::{self as ipc, FromWorker, ToWorker, PROTOCOL_VERSION};
+use crate::sys::children::{register, unregister};
+use crate::sys::process::EXE_ENV;
+use crate::sys::rusage::Usage;
+
+/// What the parent hears from its workers.
+#[derive(Debug)]
+pub enum Event {
+    /// A message from worker `usize` (never `Ready` or `Usage`: those are handled by the set).
+    Msg(usize, FromWorker),
+    /// Worker `usize` closed its output: it exited, or crashed (the string says how).
+    Gone(usize, String),
+}
+
+/// What [`WorkerSet::recv_or`] got.
+#[derive(Debug)]
+pub enum Selected<T> {
+    Event(Event),
+    /// A message on the other channel; `None` when that channel is closed.
+    Other(Option<T>),
+    /// Every worker is gone.
+    AllGone,
+}
+
+enum RawEvent {
+    Msg(usize, FromWorker),
+    Eof(usize, Option<String>),
+}
+
+struct Worker {
+    pid: u32,
+    child: Child,
+    stdin: Option<BufWriter<ChildStdin>>,
+    gone: bool,
+}
+
+/// A set of running workers: their inputs, one event stream from all their
+/// outputs, and the guarantee that they are all gone when the set is dropped.
+pub struct WorkerSet {
+    workers: Vec<Worker>,
+    events: Receiver<RawEvent>,
+    /// Process group of the set (the first worker's pid).
+    pgid: i32,
+    usage: Usage,
+}
+
+/// How long a starting worker may take to say `Ready`.
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl WorkerSet {
+    /// Starts `n` workers in one new process group and waits until each is ready.
+    pub fn spawn(n: usize, spec: &WorkerSpawn) -> anyhow::Result<Self> {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let mut set = WorkerSet {
+            workers: Vec::with_capacity(n),
+            events: rx,
+            pgid: 0,
+            usage: Usage::default(),
+        };
+        for i in 0..n {
+            let mut cmd = Command::new(&spec.exe);
+            cmd.arg(WORKER_SUBCOMMAND)
+                .arg(spec.config.to_arg())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .process_group(set.pgid);
+            let mut child = cmd
+                .spawn()
+                .with_context(|| format!("cannot start worker process {}", spec.exe.display()))?;
+            let pid = child.id();
+            register(pid);
+            if set.pgid == 0 {
+                set.pgid = pid as i32;
+            }
+            let stdin = child
+                .stdin
+                .take()
+                .map(|s| BufWriter::with_capacity(64 * 1024, s));
+            let stdout = child.stdout.take().expect("stdout is piped");
+            set.workers.push(Worker {
+                pid,
+                child,
+                stdin,
+                gone: false,
+            });
+            let tx = tx.clone();
+            std::thread::Builder::new()
+                .name(format!("worker-{i}-reader"))
+                .spawn(move || {
+                    let mut r = BufReader::with_capacity(64 * 1024, stdout);
+                    loop {
+                        match ipc::read_frame::<FromWorker>(&mut r) {
+                            Ok(Some(msg)) => {
+                                if tx.send(RawEvent::Msg(i, msg)).is_err() {
+                                    return;
+                                }
+                            }
+                            Ok(None) => {
+                                let _ = tx.send(RawEvent::Eof(i, None));
+                                return;
+                            }
+                            Err(e) => {
+                                let _ = tx.send(RawEvent::Eof(
+                                    i,
+                                    Some(format!("unreadable output: {e}")),
+                                ));
+                                return;
+                            }
+                        }
+                    }
+                })
+                .context("cannot start a worker reader thread")?;
+        }
+        drop(tx);
+        set.await_ready(&spec.exe)?;
+        Ok(set)
+    }
+
+    fn await_ready(&mut self, exe: &std::path::Path) -> anyhow::Result<()> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let mut ready = vec![false; self.workers.len()];
+        while ready.iter().any(|r| !r) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(RawEvent::Msg(i, FromWorker::Ready { protocol, .. })) if protocol == PROTOCOL_VERSION => {
+                    ready[i] = true
+                }
+                Ok(RawEvent::Msg(_, FromWorker::Ready { protocol, .. })) => {
+                    bail!("worker {} speaks protocol {protocol}, not {PROTOCOL_VERSION}; rebuild concbench", exe.display())
+                }
+                Ok(_) | Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => bail!(
+                    "{} did not start as a concbench worker within {}s; set {} to the concbench binary",
+                    exe.display(),
+                    READY_TIMEOUT.as_secs(),
+                    EXE_ENV
+                ),
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of workers started.
+    pub fn len(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Whether the set has no workers.
+    pub fn is_empty(&self) -> bool {
+        self.workers.is_empty()
+    }
+
+    /// Process ids of the workers.
+    pub fn pids(&self) -> Vec<u32> {
+        self.workers.iter().map(|w| w.pid).collect()
+    }
+
+    /// Sends a message to worker `i`. An error means the worker is gone; its
+    /// [`Event::Gone`] follows on the event stream.
+    pub fn send(&mut self, i: usize, msg: &ToWorker) -> std::io::Result<()> {
+        let w = &mut self.workers[i];
+        let stdin = w.stdin.as_mut().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "input already closed")
+        })?;
+        ipc::write_frame(stdin, msg)?;
+        stdin.flush()
+    }
+
+    /// Closes worker `i`'s input: it finishes what it has, reports its usage and exits.
+    pub fn close_input(&mut self, i: usize) {
+        if let Some(mut s) = self.workers[i].stdin.take() {
+            let _ = s.flush();
+        }
+    }
+
+    /// The next event; `None` once every worker is gone. Bounded: every worker
+    /// either sends or exits, and an exit closes its output.
+    pub fn recv(&mut self) -> Option<Event> {
+        loop {
+            let raw = self.events.recv().ok()?;
+            if let Some(ev) = self.handle(raw) {
+                return Some(ev);
+            }
+        }
+    }
+
+    /// Waits for whichever comes first: an event from the workers or a
+    /// message on `other`.
+    pub fn recv_or<T>(&mut self, other: &Receiver<T>) -> Selected<T> {
+        loop {
+            crossbeam_channel::select! {
+                recv(self.events) -> raw => match raw {
+                    Ok(raw) => {
+                        if let Some(ev) = self.handle(raw) {
+                            return Selected::Event(ev);
+                        }
+                    }
+                    Err(_) => return Selected::AllGone,
+                },
+                recv(other) -> msg => return Selected::Other(msg.ok()),
+            }
+        }
+    }
+
+    fn handle(&mut self, raw: RawEvent) -> Option<Event> {
+        match raw {
+            RawEvent::Msg(_, FromWorker::Ready { .. }) => None,
+            RawEvent::Msg(_, FromWorker::Usage(u)) => {
+                self.usage.add(&u);
+                None
+            }
+            RawEvent::Msg(i, msg) => Some(Event::Msg(i, msg)),
+            RawEvent::Eof(i, why) => {
+                self.workers[i].gone = true;
+                let status = self.reap(i);
+                let why = match why {
+                    Some(w) => format!("{w}; {status}"),
+                    None => status,
+                };
+                Some(Event::Gone(i, why))
+            }
+        }
+    }
+
+    /// Waits (briefly) for worker `i` to exit and describes how it did.
+    fn reap(&mut self, i: usize) -> String {
+        let w = &mut self.workers[i];
+        let status = Self::reap_worker(w);
+        unregister(w.pid);
+        status
+    }
+
+    fn reap_worker(w: &mut Worker) -> String {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            match w.child.try_wait() {
+                Ok(Some(status)) => {
+                    use std::os::unix::process::ExitStatusExt;
+                    return match (status.code(), status.signal()) {
+                        (Some(0), _) => format!("worker {} exited", w.pid),
+                        (Some(c), _) => format!("worker {} exited with code {c}", w.pid),
+                        (None, Some(s)) => format!("worker {} was killed by signal {s}", w.pid),
+                        _ => format!("worker {} ended", w.pid),
+                    };
+                }
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(2))
+                }
+                _ => {
+                    let _ = w.child.kill();
+                    let _ = w.child.wait();
+                    return format!("worker {} closed its output and was killed", w.pid);
+                }
+            }
+        }
+    }
+
+    /// Closes every input, drains the remaining events (collecting usage) and
+    /// reaps every worker; returns the workers' total usage. Events other than
+    /// usage that arrive now are handed to `late` (normally there are none).
+    pub fn finish(mut self, mut late: impl FnMut(Event)) -> Usage {
+        for i in 0..self.workers.len() {
+            self.close_input(i);
+        }
+        while let Some(ev) = self.recv() {
+            if let Event::Msg(..) = ev {
+                late(ev);
+            }
+        }
+        for i in 0..self.workers.len() {
+            if !self.workers[i].gone {
+                self.reap(i);
+            }
+        }
+        let mut usage = self.usage;
+        usage.processes = self.workers.len() as u64;
+        usage
+    }
+}
+
+impl Drop for WorkerSet {
+    fn drop(&mut self) {
+        // Normal ends have reaped everyone already; this is for panics and errors.
+        let live = self
+            .workers
+            .iter_mut()
+            .any(|w| matches!(w.child.try_wait(), Ok(None)));
+        if live && self.pgid > 0 {
+            // SAFETY: kill(2) on our own workers' process group.
+            unsafe { libc::kill(-self.pgid, libc::SIGKILL) };
+        }
+        for w in &mut self.workers {
+            let _ = w.child.kill();
+            let _ = w.child.wait();
+            unregister(w.pid);
+        }
+    }
+}
