@@ -1,0 +1,51 @@
+//! The winner rule (the fastest strategy of a run among those whose every
+//! task verified, and its margin; the crossover map colours its cells by
+//! it), and what "verified" and "median wall time" mean in every chart.
+
+use crate::report::{RunReport, StrategyResult};
+
+/// The fastest strategy of a run among those whose every task verified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Winner {
+    pub strategy: String,
+    /// Its median wall time.
+    pub wall_s: f64,
+    /// The next fastest verified strategy and its median wall time.
+    pub runner_up: Option<(String, f64)>,
+}
+
+impl Winner {
+    /// The runner-up's wall time over the winner's (how many times faster it won).
+    pub fn margin(&self) -> Option<f64> {
+        self.runner_up
+            .as_ref()
+            .map(|(_, w)| w / self.wall_s.max(f64::MIN_POSITIVE))
+    }
+}
+
+/// Which strategy of `report` won: lowest median wall time among the
+/// strategies whose tasks all verified; `None` when none did.
+pub fn winner(report: &RunReport) -> Option<Winner> {
+    let mut ok: Vec<(&str, f64)> = report
+        .results
+        .iter()
+        .filter(|r| verified(r))
+        .map(|r| (r.strategy.as_str(), median_wall(r)))
+        .filter(|(_, w)| w.is_finite() && *w > 0.0)
+        .collect();
+    ok.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let (first, wall_s) = *ok.first()?;
+    Some(Winner {
+        strategy: first.to_string(),
+        wall_s,
+        runner_up: ok.get(1).map(|(s, w)| (s.to_string(), *w)),
+    })
+}
+
+pub(super) fn verified(r: &StrategyResult) -> bool {
+    r.status == "ok" && r.tasks_failed == 0
+}
+
+pub(super) fn median_wall(r: &StrategyResult) -> f64 {
+    r.stats.get("wall_s").map(|s| s.median).unwrap_or(r.wall_s)
+}
