@@ -26,6 +26,9 @@ pub(super) const PALETTE: [RGBColor; 11] = [
     RGBColor(0x17, 0xBE, 0xCF), // process-pool-async: cyan
 ];
 
+// Every strategy gets a colour of its own: a new strategy needs a new colour.
+const _: () = assert!(PALETTE.len() >= StrategyKind::ALL.len());
+
 /// The colour of names no strategy has.
 pub const UNKNOWN_COLOUR: RGBColor = RGBColor(0x99, 0x99, 0x99);
 
@@ -172,6 +175,19 @@ mod tests {
         assert_eq!(strategy_colour("sequential"), RGBColor(0x4E, 0x79, 0xA7));
         assert_eq!(strategy_colour("async"), strategy_colour("async"));
         assert_eq!(strategy_colour("no-such-model"), UNKNOWN_COLOUR);
+    }
+
+    #[test]
+    fn no_two_strategies_share_a_colour() {
+        for (i, a) in StrategyKind::ALL.iter().enumerate() {
+            for b in &StrategyKind::ALL[i + 1..] {
+                assert_ne!(
+                    strategy_colour(a.name()),
+                    strategy_colour(b.name()),
+                    "{a} and {b} have the same colour"
+                );
+            }
+        }
     }
 
     #[test]
