@@ -10,7 +10,8 @@
 //! cell, and by how much) over two.
 //!
 //! - The font (DejaVu Sans) is compiled into the binary and registered with
-//!   plotters once: no system font or fontconfig is needed (design.md).
+//!   plotters once, through its `ab_glyph` feature: no system font is needed,
+//!   nor fontconfig, which plotters' default `ttf` feature needs at run time.
 //! - Every strategy has one colour, the same in every chart
 //!   ([`strategy_colour`], by its position in [`StrategyKind::ALL`]).
 //! - Titles carry the scenario and the workload; axes carry units; legends

@@ -54,6 +54,10 @@ pub fn strategy_colour(name: &str) -> RGBColor {
 }
 
 /// Registers DejaVu Sans (compiled in) as plotters' `sans-serif`, once.
+///
+/// plotters' default `ttf` feature would look fonts up through fontconfig at
+/// run time; with its `ab_glyph` feature instead, the font bytes compiled in
+/// here are all it needs, so no system font or fontconfig has to be installed.
 pub(super) fn ensure_font() -> anyhow::Result<()> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
     REGISTERED
