@@ -42,10 +42,12 @@ pub fn winner(report: &RunReport) -> Option<Winner> {
     })
 }
 
-fn verified(r: &StrategyResult) -> bool {
+/// Whether every task of `r` verified.
+pub fn verified(r: &StrategyResult) -> bool {
     r.status == Status::Ok && r.tasks_failed == 0
 }
 
-fn median_wall(r: &StrategyResult) -> f64 {
+/// `r`'s median wall time over its rounds (its wall time when it ran once).
+pub fn median_wall(r: &StrategyResult) -> f64 {
     r.stats.get("wall_s").map(|s| s.median).unwrap_or(r.wall_s)
 }

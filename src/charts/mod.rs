@@ -1,0 +1,151 @@
+//! Charts: every picture concbench draws, as SVG and PNG, from a saved
+//! [`RunReport`] or [`SweepReport`].
+//!
+//! This module owns the drawing and nothing else: it reads reports, never
+//! runs anything. A run gives `wall` (median wall time per strategy against
+//! its lower bound), `cpu` (client CPU, user and sys, and cores busy) and
+//! `timeline` (client and server cores over time, one panel per strategy);
+//! a sweep gives `sweep-wall`, `sweep-throughput` and `sweep-efficiency`
+//! against one parameter, or a `crossover` map (which strategy wins each
+//! cell, and by how much) over two.
+//!
+//! - The font (DejaVu Sans) is compiled into the binary and registered with
+//!   plotters once, through its `ab_glyph` feature: no system font is needed,
+//!   nor fontconfig, which plotters' default `ttf` feature needs at run time.
+//! - Every strategy has one colour, the same in every chart
+//!   ([`strategy_colour`], by its position in [`StrategyKind::ALL`]).
+//! - Titles carry the scenario and the workload; axes carry units; legends
+//!   sit outside the plot area.
+//! - Files are written atomically (a temporary file beside them, then a
+//!   rename), and `present()` errors are propagated, not lost on drop.
+//!
+//! This file holds the entry points and the output (one picture drawn twice,
+//! as SVG and as PNG); each chart has a file of its own (`wall`, `cpu`,
+//! `timeline`, `sweep`, `crossover`), and the pieces they share sit apart:
+//! `style` (colours, font, text), `scale` (axes and ticks), `legend`,
+//! `frame` (the header), `bars` (horizontal bar charts), `params` (swept
+//! parameters) (the winner rule is [`crate::report::winner`]'s).
+//!
+//! [`StrategyKind::ALL`]: crate::strategy::StrategyKind::ALL
+
+mod bars;
+mod cpu;
+mod crossover;
+mod frame;
+mod legend;
+mod params;
+mod scale;
+mod style;
+mod sweep;
+mod timeline;
+mod wall;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::report::RunReport;
+use crate::report::SweepReport;
+
+use cpu::CpuChart;
+use crossover::CrossoverChart;
+use style::ensure_font;
+use sweep::{Metric, SweepChart};
+use timeline::TimelineChart;
+use wall::WallChart;
+
+pub use crate::report::winner::{winner, Winner};
+pub use style::{strategy_colour, UNKNOWN_COLOUR};
+
+/// Size of every chart, in pixels (the PNG's size; the SVG's view box).
+pub const CHART_SIZE: (u32, u32) = (1200, 700);
+
+/// Draws `wall`, `cpu` and `timeline` (each `.svg` and `.png`) of one run
+/// into `dir` (created if missing); returns the paths written.
+pub fn render_run(report: &RunReport, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the chart directory {}", dir.display()))?;
+    let mut out = Vec::new();
+    out.extend(write_chart(&WallChart(report), dir, "wall")?);
+    out.extend(write_chart(&CpuChart(report), dir, "cpu")?);
+    out.extend(write_chart(&TimelineChart(report), dir, "timeline")?);
+    Ok(out)
+}
+
+/// Draws a sweep into `dir` (created if missing): for one parameter,
+/// `sweep-wall`, `sweep-throughput` and `sweep-efficiency` against it; for
+/// two, the `crossover` map. Each as `.svg` and `.png`; returns the paths written.
+pub fn render_sweep(sweep: &SweepReport, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    if sweep.cells.is_empty() {
+        bail!("the sweep has no cells to draw");
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the chart directory {}", dir.display()))?;
+    let mut out = Vec::new();
+    match sweep.params.len() {
+        1 => {
+            // With no latency and no CPU work the bound is 0 and every
+            // efficiency is 0: that chart would say nothing, so it is left out.
+            let bounded = sweep
+                .cells
+                .iter()
+                .flat_map(|c| &c.report.results)
+                .any(|r| r.ideal_s > 0.0);
+            for metric in [Metric::Wall, Metric::Throughput, Metric::Efficiency] {
+                if metric == Metric::Efficiency && !bounded {
+                    continue;
+                }
+                let chart = SweepChart { sweep, metric };
+                out.extend(write_chart(&chart, dir, metric.stem())?);
+            }
+        }
+        2 => out.extend(write_chart(&CrossoverChart(sweep), dir, "crossover")?),
+        n => bail!("a sweep chart needs one or two swept parameters, not {n}"),
+    }
+    Ok(out)
+}
+
+/// Something drawn on any plotters backend.
+trait Chart {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static;
+}
+
+fn write_chart<C: Chart>(chart: &C, dir: &Path, stem: &str) -> anyhow::Result<Vec<PathBuf>> {
+    ensure_font()?;
+    let (w, h) = CHART_SIZE;
+    let svg_path = dir.join(format!("{stem}.svg"));
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, CHART_SIZE).into_drawing_area();
+        root.fill(&WHITE)?;
+        chart.draw(&root)?;
+        root.present()
+            .with_context(|| format!("cannot draw {}", svg_path.display()))?;
+    }
+    crate::sys::fs::write_atomically(&svg_path, &svg)
+        .with_context(|| format!("cannot write {}", svg_path.display()))?;
+
+    let png_path = dir.join(format!("{stem}.png"));
+    let mut pixels = vec![0u8; w as usize * h as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, CHART_SIZE).into_drawing_area();
+        root.fill(&WHITE)?;
+        chart.draw(&root)?;
+        root.present()
+            .with_context(|| format!("cannot draw {}", png_path.display()))?;
+    }
+    let mut png = Vec::new();
+    {
+        use image::ImageEncoder as _;
+        image::codecs::png::PngEncoder::new(&mut png)
+            .write_image(&pixels, w, h, image::ColorType::Rgb8)
+            .with_context(|| format!("cannot encode {}", png_path.display()))?;
+    }
+    crate::sys::fs::write_atomically(&png_path, &png)
+        .with_context(|| format!("cannot write {}", png_path.display()))?;
+    Ok(vec![svg_path, png_path])
+}
