@@ -10,9 +10,11 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
+use crate::config::ServerConfig;
 use crate::dist::LatencyDist;
 use crate::faults::{self, Faults, Rate, RateLimit};
-use crate::{units, MockServer, ServerConfig};
+use crate::serve::MockServer;
+use crate::units;
 
 /// Flags of the mock server.
 #[derive(Debug, Clone, Args)]
