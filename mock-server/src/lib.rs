@@ -51,7 +51,8 @@
 //!   and `/health`; `body.rs`: the whole, dripping and reset response bodies;
 //!   `state.rs`: what every connection's handler shares; `timer.rs`: the
 //!   precise timer.
-//! - [`cli`]: the flags shared by the `mock-server` binary and concbench's embedded server.
+//! - [`cli`]: the flags shared by the `mock-server` binary and concbench's embedded
+//!   server, the fault flags ([`cli::FaultArgs`]) shared with `concbench run` too.
 //! - [`faults`]: the seeded fault decisions and the rate limit.
 //! - [`stats`]: the counters and what `GET /stats` serves.
 //! - [`dist`], [`payload`], [`rng`], [`units`]: shared with the client, which
