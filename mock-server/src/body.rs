@@ -13,8 +13,8 @@ use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::time::Sleep;
 
+use crate::state::Shared;
 use crate::stats::Counters;
-use crate::Shared;
 
 /// Slices a dripping body is sent in.
 pub(crate) const DRIP_SLICES: usize = 10;

@@ -1,7 +1,8 @@
 //! The server's flags, shared by the `mock-server` binary and the server
-//! concbench embeds (the same binary re-executed as a hidden child), and the
-//! two ways of running it: in the foreground until a signal, or as a child
-//! that ends with its parent.
+//! concbench embeds (the same binary re-executed as a hidden child); the fault
+//! flags ([`FaultArgs`]), shared with `concbench run` too; and the two ways of
+//! running the server: in the foreground until a signal, or as a child that
+//! ends with its parent.
 
 use std::io::{BufRead, Write};
 use std::net::{IpAddr, SocketAddr};
@@ -10,9 +11,11 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
+use crate::config::ServerConfig;
 use crate::dist::LatencyDist;
-use crate::faults::{self, Faults, Rate, RateLimit};
-use crate::{units, MockServer, ServerConfig};
+use crate::faults::{self, Rate, RateLimit};
+use crate::serve::MockServer;
+use crate::units;
 
 /// Flags of the mock server.
 #[derive(Debug, Clone, Args)]
@@ -37,39 +40,8 @@ pub struct ServerArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
-    /// Fraction of /work requests answered with an error status (--error-status)
-    /// after their latency. Per request: error_rate=F.
-    #[arg(long, value_name = "F", default_value = "0", value_parser = faults::parse_fraction, help_heading = FAULTS)]
-    pub error_rate: f64,
-    /// Error statuses, one drawn per request; a 503 carries Retry-After: 1 and x-retry-after-ms.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "500,503", value_parser = faults::parse_error_status, help_heading = FAULTS)]
-    pub error_status: Vec<u16>,
-    /// Fraction of /work requests whose connection is reset after the head and about
-    /// half the body (sent after the latency). Per request: reset_rate=F.
-    #[arg(long, value_name = "F", default_value = "0", value_parser = faults::parse_fraction, help_heading = FAULTS)]
-    pub reset_rate: f64,
-    /// Fraction of /work requests never answered: held until the client leaves,
-    /// the server stops or --stall-max passes. Per request: stall_rate=F.
-    #[arg(long, value_name = "F", default_value = "0", value_parser = faults::parse_fraction, help_heading = FAULTS)]
-    pub stall_rate: f64,
-    /// Longest a stalled request is held before its connection is closed.
-    #[arg(long, value_name = "DUR", default_value = "10m", value_parser = parse_duration, help_heading = FAULTS)]
-    pub stall_max: Duration,
-    /// Slow bodies: the head after the latency, then the body in 10 slices spread
-    /// over DUR (e.g. 200ms). Per request: drip_us=US.
-    #[arg(long, value_name = "DUR", default_value = "0", value_parser = parse_duration, help_heading = FAULTS)]
-    pub drip: Duration,
-    /// Fraction of /work requests that drip when a drip is set. Per request: drip_rate=F.
-    #[arg(long, value_name = "F", default_value = "1", value_parser = faults::parse_fraction, help_heading = FAULTS)]
-    pub drip_rate: f64,
-    /// Token bucket in front of /work (e.g. 500/s, 20/ms): a request finding no token
-    /// is answered 429 at once, with Retry-After and x-retry-after-ms. Time-based, not seeded.
-    #[arg(long, value_name = "RATE", help_heading = FAULTS)]
-    pub rate_limit: Option<Rate>,
-    /// Bucket size of --rate-limit: requests allowed at once after a quiet spell.
-    /// Default: a tenth of a second's worth of the rate, at least 1.
-    #[arg(long, value_name = "N", requires = "rate_limit", value_parser = clap::value_parser!(u32).range(1..), help_heading = FAULTS)]
-    pub rate_burst: Option<u32>,
+    #[command(flatten, next_help_heading = FAULTS)]
+    pub faults: FaultArgs,
 
     /// Largest body a request may ask for (400 beyond it).
     #[arg(long, value_name = "BYTES", default_value_t = ServerConfig::default().max_bytes, help_heading = CAPS)]
@@ -85,6 +57,53 @@ pub struct ServerArgs {
 const FAULTS: &str = "Faults (seeded by each request's seed, id and attempt)";
 const CAPS: &str = "Safety caps";
 
+/// The fault flags: one definition for the `mock-server` binary and for
+/// `concbench run`, which hands the ones given to its embedded server
+/// ([`Self::server_args`]). Each parent picks the help heading
+/// (`#[command(flatten, next_help_heading = ...)]`).
+///
+/// A flag not given is `None` (an empty list for `--error-status`) and keeps
+/// the server's default ([`Self::apply`]): concbench must tell a flag given
+/// from one left to the server, so the defaults are in the help text rather
+/// than clap defaults.
+#[derive(Debug, Clone, Default, PartialEq, Args)]
+pub struct FaultArgs {
+    /// Fraction of /work requests answered with an error status (--error-status)
+    /// after their latency, e.g. 0.1.
+    #[arg(long, value_name = "F", value_parser = faults::parse_fraction)]
+    pub error_rate: Option<f64>,
+    /// Error statuses, one drawn per request, e.g. 503 or 500,503 (the default);
+    /// a 503 carries Retry-After: 1 and x-retry-after-ms.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = faults::parse_error_status)]
+    pub error_status: Vec<u16>,
+    /// Fraction of /work requests whose connection is reset after the head and about
+    /// half the body (sent after the latency).
+    #[arg(long, value_name = "F", value_parser = faults::parse_fraction)]
+    pub reset_rate: Option<f64>,
+    /// Fraction of /work requests never answered: held until the client leaves
+    /// (e.g. at its timeout), the server stops or --stall-max passes.
+    #[arg(long, value_name = "F", value_parser = faults::parse_fraction)]
+    pub stall_rate: Option<f64>,
+    /// Longest a stalled request is held before its connection is closed (default 10m).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub stall_max: Option<Duration>,
+    /// Slow bodies: the head after the latency, then the body in 10 slices spread
+    /// over DUR, e.g. 200ms.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub drip: Option<Duration>,
+    /// Fraction of /work requests that drip when a drip is set (default 1).
+    #[arg(long, value_name = "F", value_parser = faults::parse_fraction)]
+    pub drip_rate: Option<f64>,
+    /// Token bucket in front of /work, e.g. 500/s or 20/ms: a request finding no token
+    /// is answered 429 at once, with Retry-After and x-retry-after-ms. Time-based, not seeded.
+    #[arg(long, value_name = "RATE")]
+    pub rate_limit: Option<Rate>,
+    /// Bucket size of --rate-limit: requests allowed at once after a quiet spell.
+    /// Default: a tenth of a second's worth of the rate, at least 1.
+    #[arg(long, value_name = "N", requires = "rate_limit", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_burst: Option<u32>,
+}
+
 fn parse_duration(s: &str) -> Result<Duration, String> {
     units::parse_duration(s).map_err(|e| e.to_string())
 }
@@ -96,32 +115,91 @@ fn parse_latency(s: &str) -> Result<LatencyDist, String> {
 impl ServerArgs {
     /// The configuration these flags describe.
     pub fn config(&self) -> ServerConfig {
-        ServerConfig {
+        let mut config = ServerConfig {
             bind: SocketAddr::new(self.host, self.port),
             default_latency: self.latency,
             default_bytes: self.bytes,
             threads: self.threads as usize,
             seed: self.seed,
-            faults: Faults {
-                stall_rate: self.stall_rate,
-                error_rate: self.error_rate,
-                reset_rate: self.reset_rate,
-                drip: self.drip,
-                drip_rate: self.drip_rate,
-            },
-            error_statuses: self.error_status.clone(),
-            rate_limit: self.rate_limit.map(|rate| RateLimit {
-                rate,
-                burst: self
-                    .rate_burst
-                    .unwrap_or_else(|| RateLimit::default_burst(rate)),
-            }),
-            stall_max: self.stall_max,
             max_bytes: self.max_bytes,
             max_latency: self.max_latency,
             max_drip: self.max_drip,
             ..ServerConfig::default()
+        };
+        self.faults.apply(&mut config);
+        config
+    }
+}
+
+impl FaultArgs {
+    /// Sets the faults given in `config`; the others keep `config`'s values.
+    pub fn apply(&self, config: &mut ServerConfig) {
+        let f = &mut config.faults;
+        let set = |field: &mut f64, given: Option<f64>| {
+            if let Some(v) = given {
+                *field = v;
+            }
+        };
+        set(&mut f.error_rate, self.error_rate);
+        set(&mut f.reset_rate, self.reset_rate);
+        set(&mut f.stall_rate, self.stall_rate);
+        set(&mut f.drip_rate, self.drip_rate);
+        if let Some(d) = self.drip {
+            f.drip = d;
         }
+        if !self.error_status.is_empty() {
+            config.error_statuses = self.error_status.clone();
+        }
+        if let Some(d) = self.stall_max {
+            config.stall_max = d;
+        }
+        if let Some(rate) = self.rate_limit {
+            config.rate_limit = Some(RateLimit {
+                rate,
+                burst: self
+                    .rate_burst
+                    .unwrap_or_else(|| RateLimit::default_burst(rate)),
+            });
+        }
+    }
+
+    /// These faults as the server's flags, only those given: what concbench
+    /// passes to its embedded server (and shows in its results).
+    pub fn server_args(&self) -> Vec<String> {
+        let mut a = Vec::new();
+        let mut push = |flag: &str, v: String| {
+            a.push(flag.to_string());
+            a.push(v);
+        };
+        if let Some(f) = self.error_rate {
+            push("--error-rate", f.to_string());
+        }
+        if !self.error_status.is_empty() {
+            let list: Vec<String> = self.error_status.iter().map(u16::to_string).collect();
+            push("--error-status", list.join(","));
+        }
+        if let Some(f) = self.reset_rate {
+            push("--reset-rate", f.to_string());
+        }
+        if let Some(f) = self.stall_rate {
+            push("--stall-rate", f.to_string());
+        }
+        if let Some(d) = self.stall_max {
+            push("--stall-max", format!("{}us", d.as_micros()));
+        }
+        if let Some(d) = self.drip {
+            push("--drip", format!("{}us", d.as_micros()));
+        }
+        if let Some(f) = self.drip_rate {
+            push("--drip-rate", f.to_string());
+        }
+        if let Some(r) = self.rate_limit {
+            push("--rate-limit", r.to_string());
+        }
+        if let Some(b) = self.rate_burst {
+            push("--rate-burst", b.to_string());
+        }
+        a
     }
 }
 
@@ -239,6 +317,7 @@ pub fn run_as_child(args: &ServerArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::faults::Faults;
     use clap::Parser;
 
     #[derive(Parser)]
@@ -308,6 +387,38 @@ mod tests {
         assert_eq!((limit.rate.per_second(), limit.burst), (500.0, 7));
         let default_burst = parse(&["--rate-limit", "20/ms"]).unwrap().config();
         assert_eq!(default_burst.rate_limit.unwrap().burst, 2_000);
+    }
+
+    #[test]
+    fn the_fault_flags_given_are_handed_on_in_words_that_parse_back_to_them() {
+        assert!(parse(&[]).unwrap().faults.server_args().is_empty());
+        let given = parse(&[
+            "--error-rate",
+            "0.1",
+            "--error-status",
+            "502,503",
+            "--reset-rate",
+            "0.2",
+            "--stall-rate",
+            "0.05",
+            "--stall-max",
+            "30s",
+            "--drip",
+            "200ms",
+            "--drip-rate",
+            "0.5",
+            "--rate-limit",
+            "20/ms",
+            "--rate-burst",
+            "7",
+        ])
+        .unwrap()
+        .faults;
+        let words = given.server_args();
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        assert_eq!(parse(&words).unwrap().faults, given);
+        let one = parse(&["--stall-rate", "0.5"]).unwrap().faults;
+        assert_eq!(one.server_args(), ["--stall-rate", "0.5"]);
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! A precise timer for sub-millisecond latencies.
 //!
-//! tokio's timer wheel has millisecond granularity (a 100 µs sleep takes about
-//! 1 ms, design.md). Long waits use tokio's timer up to [`COARSE_MARGIN`] before
-//! the deadline; the rest is handed to one dedicated thread that keeps a heap
-//! of deadlines and sleeps on a condition variable with 1 µs timer slack, then
-//! wakes the waiting request through a oneshot channel.
+//! tokio's timer wheel has millisecond granularity: it rounds a deadline up to
+//! its next 1 ms tick, so a 100 µs sleep takes about 1 ms. Long waits use
+//! tokio's timer up to [`COARSE_MARGIN`] before the deadline; the rest is
+//! handed to one dedicated thread that keeps a heap of deadlines and sleeps on
+//! a condition variable with 1 µs timer slack, then wakes the waiting request
+//! through a oneshot channel.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+pub use mock_server::cli::FaultArgs;
 use mock_server::LatencyDist;
 
 use crate::http::ClientPolicy;
@@ -54,6 +55,13 @@ pub enum Command {
 
 /// Flags of `concbench run`.
 #[derive(Debug, Clone, Args)]
+// Two fault flags are stricter than `mock-server`'s: the embedded server keeps
+// its 10-minute drip cap, and concbench sends no per-request drip that a
+// drip rate alone could apply to.
+#[command(
+    mut_arg("drip", |a| a.value_parser(parse_drip)),
+    mut_arg("drip_rate", |a| a.requires("drip"))
+)]
 pub struct RunArgs {
     /// Run a named experiment from the source articles (see `concbench list`); flags given
     /// explicitly still override it.
@@ -148,80 +156,16 @@ pub struct RunArgs {
     /// by then fails with cause `deadline`, e.g. 60s.
     #[arg(long, value_parser = parse_deadline, help_heading = "Client")]
     pub deadline: Option<Duration>,
-    #[command(flatten)]
+    /// Faults of the embedded mock server, drawn from each request's (seed, task,
+    /// attempt) so every strategy meets the same ones: the `mock-server` flags,
+    /// handed to the embedded server; with `--target`, give them to that
+    /// `mock-server` instead.
+    #[command(flatten, next_help_heading = "Server faults")]
     pub faults: FaultArgs,
     /// Test-only: the parent panics after this many outcomes of a process
     /// pool (proves that no worker outlives a panicking parent).
     #[arg(long, hide = true)]
     pub test_panic_after: Option<usize>,
-}
-
-/// Faults of the embedded mock server, drawn from each request's (seed, task,
-/// attempt) so every strategy meets the same ones. They configure the
-/// embedded server; with `--target`, give them to that `mock-server` instead.
-#[derive(Debug, Clone, Default, Args)]
-pub struct FaultArgs {
-    /// Fraction of requests answered 500 or 503 (see --error-status), e.g. 0.1.
-    #[arg(long, value_name = "F", value_parser = mock_server::faults::parse_fraction, help_heading = "Server faults")]
-    pub error_rate: Option<f64>,
-    /// Error statuses to draw from, e.g. 503 or 500,503 (default).
-    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = mock_server::faults::parse_error_status, help_heading = "Server faults")]
-    pub error_status: Vec<u16>,
-    /// Fraction of requests whose connection is reset halfway through the body.
-    #[arg(long, value_name = "F", value_parser = mock_server::faults::parse_fraction, help_heading = "Server faults")]
-    pub reset_rate: Option<f64>,
-    /// Fraction of requests never answered (the client's --timeout ends them).
-    #[arg(long, value_name = "F", value_parser = mock_server::faults::parse_fraction, help_heading = "Server faults")]
-    pub stall_rate: Option<f64>,
-    /// Slow bodies: each body sent in 10 slices spread over DUR, e.g. 200ms.
-    #[arg(long, value_name = "DUR", value_parser = parse_drip, help_heading = "Server faults")]
-    pub drip: Option<Duration>,
-    /// Fraction of requests that drip (default 1 when --drip is set).
-    #[arg(long, value_name = "F", requires = "drip", value_parser = mock_server::faults::parse_fraction, help_heading = "Server faults")]
-    pub drip_rate: Option<f64>,
-    /// The server's token bucket, e.g. 500/s: beyond it, 429 with Retry-After (not seeded).
-    #[arg(long, value_name = "RATE", help_heading = "Server faults")]
-    pub rate_limit: Option<mock_server::Rate>,
-    /// Burst of --rate-limit (default: a tenth of a second's worth).
-    #[arg(long, value_name = "N", requires = "rate_limit", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Server faults")]
-    pub rate_burst: Option<u32>,
-}
-
-impl FaultArgs {
-    /// The embedded server's flags for these faults (only those given).
-    pub fn server_args(&self) -> Vec<String> {
-        let mut a = Vec::new();
-        let mut push = |flag: &str, v: String| {
-            a.push(flag.to_string());
-            a.push(v);
-        };
-        if let Some(f) = self.error_rate {
-            push("--error-rate", f.to_string());
-        }
-        if !self.error_status.is_empty() {
-            let list: Vec<String> = self.error_status.iter().map(u16::to_string).collect();
-            push("--error-status", list.join(","));
-        }
-        if let Some(f) = self.reset_rate {
-            push("--reset-rate", f.to_string());
-        }
-        if let Some(f) = self.stall_rate {
-            push("--stall-rate", f.to_string());
-        }
-        if let Some(d) = self.drip {
-            push("--drip", format!("{}us", d.as_micros()));
-        }
-        if let Some(f) = self.drip_rate {
-            push("--drip-rate", f.to_string());
-        }
-        if let Some(r) = self.rate_limit {
-            push("--rate-limit", r.to_string());
-        }
-        if let Some(b) = self.rate_burst {
-            push("--rate-burst", b.to_string());
-        }
-        a
-    }
 }
 
 fn parse_drip(s: &str) -> Result<Duration, String> {
@@ -594,6 +538,25 @@ mod tests {
         };
         assert!(args.given("tasks") && args.given("preset"));
         assert!(!args.given("latency") && !args.given("strategies"));
+    }
+
+    #[test]
+    fn fault_flags_are_the_mock_servers_with_the_embedded_servers_drip_rules() {
+        let run = |args: &[&str]| -> Result<Vec<String>, clap::Error> {
+            let argv = ["concbench", "run"].iter().chain(args).copied();
+            match Cli::try_parse_from(argv)?.command {
+                Command::Run(run) => Ok(run.faults.server_args()),
+                _ => panic!("not run"),
+            }
+        };
+        assert_eq!(
+            run(&["--stall-max", "1s", "--drip", "10min"]).unwrap(),
+            ["--stall-max", "1000000us", "--drip", "600000000us"]
+        );
+        let too_long = run(&["--drip", "11min"]).unwrap_err().to_string();
+        assert!(too_long.contains("at most 10min"), "{too_long}");
+        let alone = run(&["--drip-rate", "0.5"]).unwrap_err().to_string();
+        assert!(alone.contains("--drip <DUR>"), "{alone}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Integration tests of the mock server: each test starts a real server
-//! in-process on 127.0.0.1 port 0 and talks real HTTP to it with ureq.
+//! The server's ordinary work: routes, deterministic payloads, precise
+//! latency, `/stats` and its reset, in-flight counts, runtime threads and
+//! graceful shutdown.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -7,11 +8,10 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-mod common;
-
-use common::{agent, get, post};
 use mock_server::payload;
-use mock_server::{MockServer, ServerConfig, ServerHandle, ServerStats};
+use mock_server::{ServerConfig, ServerHandle, ServerStats};
+
+use crate::common::{agent, get, post, start, wait_until};
 
 /// `GET /stats`, deserialised.
 fn http_stats(agent: &ureq::Agent, server: &ServerHandle) -> ServerStats {
@@ -19,19 +19,6 @@ fn http_stats(agent: &ureq::Agent, server: &ServerHandle) -> ServerStats {
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), Some("application/json"));
     serde_json::from_slice(&reply.body).expect("/stats is a ServerStats in JSON")
-}
-
-fn start(config: ServerConfig) -> ServerHandle {
-    MockServer::start(config).expect("the server starts on a free port")
-}
-
-/// Polls `cond` every millisecond until it holds; panics after 5 s.
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(1));
-    }
 }
 
 #[test]

@@ -1,8 +1,24 @@
-//! Shared by the mock server's integration tests: a well-behaved ureq client
-//! and what it got back.
-#![allow(dead_code)]
+//! Shared by the mock server's integration tests: starting a server, a
+//! well-behaved ureq client and what it got back, and a bounded wait.
 
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use mock_server::{MockServer, ServerConfig, ServerHandle};
+
+/// A server on 127.0.0.1 and a free port.
+pub fn start(config: ServerConfig) -> ServerHandle {
+    MockServer::start(config).expect("the server starts on a free port")
+}
+
+/// Polls `cond` every millisecond until it holds; panics after 5 s.
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(1));
+    }
+}
 
 /// A keep-alive agent that hands back 4xx/5xx as responses, ignores proxy
 /// settings from the environment and never waits longer than 10 s.
