@@ -1,60 +1,84 @@
 //! concbench: which concurrency model wins for this workload, and by how much.
 //!
-//! It runs interchangeable strategies (sequential, async, and the models that
-//! follow) on exactly the same deterministic, verified work against a local
-//! mock HTTP server, measures wall time, CPU, memory and latency, and holds
-//! every run against the physical lower bound (`../shared/design.md`).
+//! It runs interchangeable strategies (sequential, threads, a thread pool,
+//! rayon, processes, process pools, async, async with a CPU pool, a process
+//! pool with a runtime in each worker) on exactly the same deterministic,
+//! verified work against a local mock HTTP server, measures wall time, CPU
+//! (every process counted), memory and latency, and holds every run against
+//! the physical lower bound `max(Σ latency / C, Σ CPU / P, longest task)`
+//! ([`workload::Bound`]).
+//!
+//! # Using it as a library
+//! The root re-exports what a user needs: describe a [`Workload`], pick
+//! [`StrategyKind`]s (every model is a row of [`MODELS`]), run them with
+//! [`run_workload`] against a [`Target`], and read the [`RunReport`] (or draw
+//! it with [`render_run`]). Modules marked hidden are the implementation.
 //!
 //! # Layout
-//! The data flow is one straight line, one module per step:
-//! - [`cli`]: flags (clap) → [`workload::Workload`], validated, units in types;
-//!   [`commands`] carries out `run`, `sweep`, `report` and `list`; [`presets`]
-//!   are the source articles' experiments by name; [`check`] is the CI
-//!   performance gate.
-//! - [`scenario`]: scenario files (TOML keyed by `run`'s long flags), between the command line and the preset.
-//! - [`plan`]: Workload → [`plan::TaskPlan`] (deterministic from the seed), its
-//!   lower bound, and the verification of every outcome.
-//! - [`kernel`]: the CPU work over each body and its calibration.
-//! - [`task`]: one task end to end on the blocking or the async client;
-//!   [`client`] is what every client does about slow, failing and throttling
-//!   servers (timeout, retries with backoff, rate limit, deadline).
-//! - [`interrupt`]: Ctrl-C and SIGTERM: stop promptly, end the workers, keep what finished.
-//! - [`strategy`]: the [`strategy::Strategy`] trait, [`strategy::StrategyKind`]
-//!   and one file per concurrency model.
-//! - [`measure`]: wall time, CPU, context switches and peak RSS of a run.
-//! - [`sampler`]: the CPU-utilisation timeline of client and server during a run.
-//! - [`machine`]: the machine's context (CPU, kernel) and how noisy it was (steal, pressure).
-//! - [`phases`]: where the time went (queued, response, body, CPU), per
-//!   strategy, from each task's [`task::Phases`].
-//! - [`server`]: the embedded mock server (a child process) and server stats.
-//! - [`worker`], [`ipc`]: worker processes (the binary re-executed) and the
-//!   framed protocol the process strategies speak with them.
-//! - [`runner`]: runs strategies over a plan (repeated, shuffled) into a [`report::RunReport`].
-//! - [`summary`]: medians, ranges, confidence intervals and CVs over repeated rounds.
-//! - [`sweep`]: a workload over a grid of one or two swept parameters.
-//! - [`report`]: the JSON contract and the table/CSV/Markdown exporters;
-//!   [`results`] loads saved results and holds their JSON schema.
-//! - [`charts`]: SVG and PNG charts of a run or a sweep (plotters, font compiled in).
-//! - [`units`], [`error`]: human units and the errors users read.
+//! The data flow is one straight line: flags or a scenario file → a
+//! [`Workload`] → a deterministic [`TaskPlan`] → each [`Strategy`] runs it →
+//! measured → a [`RunReport`] → exporters and charts. The modules are layers,
+//! leaves first; each imports only from the layers above it in this list
+//! (the test `layout::tests` holds the code to this list):
+//! 1. [`error`], [`units`], [`sys`]: errors users read, human units, and
+//!    every syscall (the shared clock, resource usage, live worker pids,
+//!    locating the executable, atomic writes).
+//! 2. [`interrupt`]: Ctrl-C and SIGTERM: stop promptly, end the workers, keep what finished.
+//! 3. [`task`]: what one task is (spec, outcome, failure causes, phases), the
+//!    CPU kernel, and the guards tasks run under (panics, at most N at once).
+//! 4. [`workload`], [`http`]: the workload and its deterministic plan, bound
+//!    and verification; the HTTP clients and the policy they share.
+//! 5. [`worker`]: worker processes (the binary re-executed), their one
+//!    configuration, their protocol, both ends of the pipe.
+//! 6. [`strategy`]: the [`Strategy`] trait, the registry of models, one file per model.
+//! 7. [`measure`]: wall time, CPU, memory, the CPU timeline, the machine,
+//!    and the embedded server.
+//! 8. [`report`]: the JSON contract, saved files, statistics over rounds,
+//!    the winner rule, exporters (table, JSON, CSV, Markdown).
+//! 9. [`bench`], [`charts`]: running strategies over a plan into rows
+//!    (repeats, sweeps, the CI gate); SVG and PNG charts of saved reports.
+//! 10. [`cli`]: the only module that knows clap (flags, scenario files, presets).
+//! 11. [`commands`]: one file per subcommand; the only layer that prints.
 //!
 //! The mock server is its own crate, `mock-server`, shared for its latency
-//! distributions and payload generator.
+//! distributions, payload generator and fault flags.
 
+#[doc(hidden)]
 pub mod bench;
 pub mod charts;
+#[doc(hidden)]
 pub mod cli;
+#[doc(hidden)]
 pub mod commands;
 pub mod error;
+#[doc(hidden)]
 pub mod http;
+#[doc(hidden)]
 pub mod interrupt;
+#[doc(hidden)]
 pub mod measure;
 pub mod report;
 pub mod strategy;
+#[doc(hidden)]
 pub mod sys;
 pub mod task;
+#[doc(hidden)]
 pub mod units;
+#[doc(hidden)]
 pub mod worker;
 pub mod workload;
+
+#[cfg(test)]
+mod layout;
+
+pub use bench::{run_workload, RunOptions, Target};
+pub use charts::{render_run, render_sweep};
+pub use error::UsageError;
+pub use http::{ClientPolicy, ConnectionMode};
+pub use report::{ResultsFile, RunReport, StrategyResult, SweepReport};
+pub use strategy::{RunContext, Schedule, Strategy, StrategyKind, StrategyRun, MODELS};
+pub use task::{Completed, TaskError, TaskOutcome, TaskSpec};
+pub use workload::{CpuWork, TaskPlan, Workload};
 
 use std::process::ExitCode;
 

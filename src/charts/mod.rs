@@ -24,7 +24,7 @@
 //! `timeline`, `sweep`, `crossover`), and the pieces they share sit apart:
 //! `style` (colours, font, text), `scale` (axes and ticks), `legend`,
 //! `frame` (the header), `bars` (horizontal bar charts), `params` (swept
-//! parameters) (the winner rule is [`crate::report::winner`]'s).
+//! parameters) (the winner rule is [`mod@crate::report::winner`]'s).
 //!
 //! [`StrategyKind::ALL`]: crate::strategy::StrategyKind::ALL
 

@@ -14,7 +14,7 @@ use crate::task::{Completed, Phases, TaskError, TaskOutcome, TaskSpec};
 /// (with how long the server asked us to wait).
 pub(super) type AttemptResult<B> = Result<(B, Option<u64>), (TaskError, Option<Duration>)>;
 
-/// What [`fetch_async`] or [`fetch_blocking`] got: the body, or why there is none.
+/// What [`super::fetch_async`] or [`super::fetch_blocking`] got: the body, or why there is none.
 #[derive(Debug, Clone)]
 pub struct Fetched<B = bytes::Bytes> {
     pub body: Result<B, TaskError>,

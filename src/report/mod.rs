@@ -1,8 +1,8 @@
 //! The run's results ([`RunReport`], [`SweepReport`]): the JSON contract,
 //! and everything that reads it without running anything: loading and
-//! checking saved files ([`file`]), statistics over repeated rounds
+//! checking saved files ([`mod@file`]), statistics over repeated rounds
 //! ([`stats`]), where the time went ([`phases`]), the one winner rule
-//! ([`winner`]) and the exporters ([`export`]: table, JSON, CSV, Markdown).
+//! ([`mod@winner`]) and the exporters ([`export`]: table, JSON, CSV, Markdown).
 //!
 //! JSON is the product's contract: field names here are what scripts, the CI
 //! gate and the charts read. Add fields; never rename or remove one.

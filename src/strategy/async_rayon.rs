@@ -8,7 +8,7 @@
 //! Starts P rayon threads (the event loop runs on the calling thread); keeps
 //! up to C keep-alive connections.
 //!
-//! A task keeps its slot across fetch *and* CPU work (design.md): otherwise
+//! A task keeps its slot across fetch *and* CPU work: otherwise
 //! fetches outrun the pool and the queue of bodies grows without bound. The
 //! runtime thread never blocks: it awaits the oneshot.
 

@@ -20,7 +20,7 @@ pub use plan::{Bound, TaskPlan, Verification};
 pub enum CpuWork {
     /// A duration of work on this machine, turned into units by calibration.
     Time(#[serde(with = "duration_s")] Duration),
-    /// A raw number of kernel units (see [`crate::kernel`]), the same on every machine.
+    /// A raw number of kernel units (see [`crate::task::kernel`]), the same on every machine.
     Units(u64),
 }
 
