@@ -11,6 +11,8 @@
 //! each round so drift spreads over all of them, and the row holds medians.
 
 pub mod check;
+mod execute;
+mod row;
 pub mod sweep;
 
 use std::io::IsTerminal;
@@ -18,23 +20,17 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use hdrhistogram::Histogram;
 use mock_server::rng::SplitMix64;
 
 use crate::http::ClientPolicy;
 use crate::http::ConnectionMode;
-use crate::measure::machine::{MachineContext, Noise, SystemSnapshot};
-use crate::measure::measure;
-use crate::measure::sampler::{Sampler, DEFAULT_INTERVAL};
+use crate::measure::machine::MachineContext;
+use crate::measure::sampler::DEFAULT_INTERVAL;
 use crate::measure::server::ServerControl;
 use crate::report::stats as summary;
-use crate::report::{
-    Checks, Meta, Percentiles, RunReport, ServerSide, Status, StrategyResult, WorkloadMeta,
-    SCHEMA_VERSION,
-};
+use crate::report::{Meta, RunReport, StrategyResult, WorkloadMeta, SCHEMA_VERSION};
 use crate::strategy::{RunContext, Schedule, StrategyKind};
 use crate::task::kernel;
-use crate::task::{TaskError, TaskOutcome};
 use crate::workload::TaskPlan;
 use crate::workload::Workload;
 
@@ -172,8 +168,8 @@ pub fn run_workload(
         server: target.label.clone(),
         server_pid,
         workers: ctx.workers,
-        connection: format!("{:?}", ctx.connection).to_lowercase(),
-        schedule: format!("{:?}", ctx.schedule).to_lowercase(),
+        connection: ctx.connection.name().to_string(),
+        schedule: ctx.schedule.name().to_string(),
         batch: ctx.batch,
         repeat,
         warmup: options.warmup,
@@ -207,7 +203,7 @@ pub fn run_workload(
                 };
                 eprint!("[{label}, {}/{}] {kind} ...", step + 1, kinds.len());
             }
-            let row = run_one(
+            let raw = execute::execute(
                 kind,
                 &plan,
                 &ctx,
@@ -216,6 +212,7 @@ pub fn run_workload(
                 interval,
                 options.observer.as_ref(),
             )?;
+            let row = row::build(&raw, &plan);
             if crate::interrupt::requested() {
                 // Its tasks were cut short: its figures would mislead. The
                 // rounds already finished are kept.
@@ -265,208 +262,6 @@ fn shuffle(v: &mut [usize], seed: u64) {
     for i in (1..v.len()).rev() {
         let j = (rng.next_u64() % (i as u64 + 1)) as usize;
         v.swap(i, j);
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn run_one(
-    kind: StrategyKind,
-    plan: &TaskPlan,
-    ctx: &RunContext,
-    control: &ServerControl,
-    server_pid: u32,
-    interval: Duration,
-    observer: Option<&Observer>,
-) -> anyhow::Result<StrategyResult> {
-    let strategy = kind.create();
-    let in_flight = strategy.in_flight_limit(ctx).max(1);
-    let bound = plan.bound(in_flight, ctx.cores);
-    control.reset().context("resetting the server's stats")?;
-    let (before, faults_before) = control
-        .stats_with_faults()
-        .context("reading the server's stats")?;
-    let sys_before = SystemSnapshot::read();
-    if let Some(o) = observer {
-        o(Window::Start(kind));
-    }
-    let ((run, sampled), measured) = measure(|| {
-        let sampler = Sampler::start(interval, Some(server_pid));
-        let run = strategy.run(plan, ctx);
-        (run, sampler.stop())
-    });
-    if let Some(o) = observer {
-        o(Window::End(kind));
-    }
-    let sys_after = SystemSnapshot::read();
-    let run = run.with_context(|| format!("strategy {kind} could not run"))?;
-    let (after, faults_after) = control
-        .stats_with_faults()
-        .context("reading the server's stats")?;
-    let verification = plan.verify(&run.outcomes);
-    let wall_s = measured.wall_s;
-
-    let server_user = (after.cpu_user_s - before.cpu_user_s).max(0.0);
-    let server_sys = (after.cpu_sys_s - before.cpu_sys_s).max(0.0);
-    // A server in this very process (tests, library users) is not the client;
-    // neither is the sampler.
-    let in_process = after.pid == std::process::id();
-    let (sub_user, sub_sys) = if in_process {
-        (server_user, server_sys)
-    } else {
-        (0.0, 0.0)
-    };
-    let cpu_user_s = (measured.usage.cpu_user_s - sub_user - sampled.sampler_cpu_user_s).max(0.0)
-        + run.children.cpu_user_s;
-    let cpu_sys_s = (measured.usage.cpu_sys_s - sub_sys - sampled.sampler_cpu_sys_s).max(0.0)
-        + run.children.cpu_sys_s;
-    let lateness = after.lateness_us;
-    let latency_s = percentiles(&run.outcomes);
-    let efficiency = bound.ideal_s / wall_s;
-    let throughput_per_s = verification.tasks_ok as f64 / wall_s;
-
-    let requests_sent: u64 = run
-        .outcomes
-        .iter()
-        .map(|o| o.attempts.saturating_sub(o.unreached) as u64)
-        .sum();
-    let requests_received = faults_after.requests.saturating_sub(faults_before.requests);
-    let served = after.served.saturating_sub(before.served);
-    // A server that counts what it receives is held to every request the
-    // client sent (faults and retries included); an older one to the whole
-    // 200 answers the client saw.
-    let counts_received = faults_after.requests > 0;
-    let (requests_answered, requests_served) = if counts_received {
-        (requests_sent, requests_received)
-    } else {
-        let answered = run
-            .outcomes
-            .iter()
-            .filter(|o| matches!(o.result, Ok(_) | Err(TaskError::Body(_))))
-            .count() as u64;
-        (answered, served)
-    };
-    let d = |a: u64, b: u64| a.saturating_sub(b);
-    let (fa, fb) = (faults_after.faults, faults_before.faults);
-    let server_faults: std::collections::BTreeMap<String, u64> = [
-        ("error", d(fa.error, fb.error)),
-        ("reset", d(fa.reset, fb.reset)),
-        ("stall", d(fa.stall, fb.stall)),
-        ("drip", d(fa.drip, fb.drip)),
-        ("rate_limited", d(fa.rate_limited, fb.rate_limited)),
-    ]
-    .into_iter()
-    .filter(|(_, n)| *n > 0)
-    .map(|(k, n)| (k.to_string(), n))
-    .collect();
-    let answered_latency_s: f64 = run
-        .outcomes
-        .iter()
-        .filter(|o| o.result.is_ok())
-        .map(|o| o.latency_us as f64 / 1e6)
-        .sum();
-    let server_busy_s = (after.busy_s - before.busy_s).max(0.0);
-    let noise = Noise::between(&sys_before, &sys_after, wall_s);
-    let mut checks = Checks {
-        bound_ok: efficiency <= EFFICIENCY_LIMIT,
-        requests_answered,
-        requests_served,
-        requests_match: requests_answered == requests_served,
-        client_in_flight_mean: answered_latency_s / wall_s,
-        server_in_flight_mean: server_busy_s / wall_s,
-        flags: Vec::new(),
-    };
-    if !checks.bound_ok {
-        checks.flags.push("bound_violated".into());
-    }
-    if !checks.requests_match {
-        checks.flags.push("requests_mismatch".into());
-    }
-    // The server cannot hold a request longer than the client waits for it.
-    if checks.server_in_flight_mean > checks.client_in_flight_mean * 1.05 + 0.05 {
-        checks.flags.push("server_busier_than_client".into());
-    }
-    if noise.noisy {
-        checks.flags.push("noisy_machine".into());
-    }
-
-    Ok(StrategyResult {
-        strategy: kind.name().to_string(),
-        status: if verification.tasks_failed == 0 {
-            Status::Ok
-        } else {
-            Status::Failed
-        },
-        tasks: plan.specs.len(),
-        tasks_ok: verification.tasks_ok,
-        tasks_failed: verification.tasks_failed,
-        failures: verification.failures,
-        requests_sent,
-        retries: run
-            .outcomes
-            .iter()
-            .map(|o| o.attempts.saturating_sub(1) as u64)
-            .sum(),
-        tasks_retried: run.outcomes.iter().filter(|o| o.attempts > 1).count() as u64,
-        first_failure: verification.first_failure,
-        in_flight_limit: in_flight,
-        threads_started: run.threads_started,
-        processes_started: run.children.processes,
-        wall_s,
-        ideal_s: bound.ideal_s,
-        bound_io_s: bound.io_s,
-        bound_cpu_s: bound.cpu_s,
-        bound_longest_task_s: bound.longest_task_s,
-        efficiency,
-        speedup_vs_sequential: None,
-        cpu_user_s,
-        cpu_sys_s,
-        cpu_utilisation: (cpu_user_s + cpu_sys_s) / wall_s,
-        peak_rss_bytes: measured.peak_rss_bytes + run.children.peak_rss_bytes,
-        peak_rss_per_run: measured.peak_rss_is_per_run,
-        ctx_switches_voluntary: measured.usage.ctx_switches_voluntary
-            + run.children.ctx_switches_voluntary,
-        ctx_switches_involuntary: measured.usage.ctx_switches_involuntary
-            + run.children.ctx_switches_involuntary,
-        throughput_per_s,
-        latency_s,
-        phases: crate::report::phases::summarise(&run.outcomes),
-        server: ServerSide {
-            served,
-            requests: requests_received,
-            faults: server_faults,
-            cpu_user_s: server_user,
-            cpu_sys_s: server_sys,
-            max_in_flight: after.max_in_flight,
-            lateness_p50_s: lateness.p50 as f64 / 1e6,
-            lateness_p99_s: lateness.p99 as f64 / 1e6,
-            lateness_max_s: lateness.max as f64 / 1e6,
-        },
-        checks,
-        noise,
-        sampler_cpu_s: sampled.sampler_cpu_user_s + sampled.sampler_cpu_sys_s,
-        timeline: sampled.timeline,
-        rounds: 1,
-        stats: Default::default(),
-        repeats: Vec::new(),
-    })
-}
-
-/// Client-side latency percentiles of the requests that got an answer.
-fn percentiles(outcomes: &[TaskOutcome]) -> Percentiles {
-    let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds");
-    for o in outcomes.iter().filter(|o| o.result.is_ok()) {
-        h.saturating_record(o.latency_us.max(1));
-    }
-    if h.is_empty() {
-        return Percentiles::default();
-    }
-    let s = |us: u64| us as f64 / 1e6;
-    Percentiles {
-        p50: s(h.value_at_quantile(0.5)),
-        p90: s(h.value_at_quantile(0.9)),
-        p99: s(h.value_at_quantile(0.99)),
-        max: s(h.max()),
-        mean: h.mean() / 1e6,
     }
 }
 

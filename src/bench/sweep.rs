@@ -1,31 +1,139 @@
 //! Sweeps: the same workload run over a grid of one or two swept parameters
 //! (`--param concurrency=1,10,100`), one run per cell: which parameters may
-//! be swept, how a value applies to the workload or the run's options, and
-//! the grid. The saved form is [`crate::report::SweepReport`].
+//! be swept ([`Param`]), how a value applies to the workload or the run's
+//! options, the grid, and the engine that runs it ([`run_sweep`]). The saved
+//! form is [`crate::report::SweepReport`].
 
+use std::collections::BTreeMap;
+
+use clap::ValueEnum;
 use mock_server::LatencyDist;
 
-use super::RunOptions;
+use super::{run_workload, RunOptions, Target};
 use crate::http::ConnectionMode;
+use crate::report::{SweepCell, SweepReport, SCHEMA_VERSION};
+use crate::strategy::StrategyKind;
 use crate::units;
 use crate::workload::{CpuWork, Workload};
 
-/// Parameters `--param` may sweep.
-pub const SWEEPABLE: &[&str] = &[
-    "concurrency",
-    "tasks",
-    "latency",
-    "bytes",
-    "cpu",
-    "workers",
-    "batch",
-    "connection",
-];
+/// A parameter `--param` may sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Param {
+    Concurrency,
+    Tasks,
+    Latency,
+    Bytes,
+    Cpu,
+    Workers,
+    Batch,
+    Connection,
+}
+
+impl Param {
+    /// Every sweepable parameter, in the order `--help` lists them.
+    pub const ALL: &'static [Param] = &[
+        Param::Concurrency,
+        Param::Tasks,
+        Param::Latency,
+        Param::Bytes,
+        Param::Cpu,
+        Param::Workers,
+        Param::Batch,
+        Param::Connection,
+    ];
+
+    /// Its name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Param::Concurrency => "concurrency",
+            Param::Tasks => "tasks",
+            Param::Latency => "latency",
+            Param::Bytes => "bytes",
+            Param::Cpu => "cpu",
+            Param::Workers => "workers",
+            Param::Batch => "batch",
+            Param::Connection => "connection",
+        }
+    }
+
+    /// Sets this parameter to `value` in the workload or the run options and
+    /// returns the value as a number for the axes.
+    pub fn apply(self, value: &str, w: &mut Workload, o: &mut RunOptions) -> Result<f64, String> {
+        let name = self.name();
+        let count = |v: &str| -> Result<u64, String> {
+            match units::parse_count(v)? {
+                0 => Err(format!("{name}={v}: must be at least 1")),
+                n => Ok(n),
+            }
+        };
+        Ok(match self {
+            Param::Concurrency => {
+                w.concurrency = count(value)? as usize;
+                w.concurrency as f64
+            }
+            Param::Tasks => {
+                w.tasks = count(value)? as usize;
+                w.tasks as f64
+            }
+            Param::Latency => {
+                w.latency = value.parse::<LatencyDist>().map_err(|e| e.to_string())?;
+                w.latency.mean().as_secs_f64()
+            }
+            Param::Bytes => {
+                w.bytes = units::parse_bytes(value)? as usize;
+                w.bytes as f64
+            }
+            Param::Cpu => {
+                let d = units::parse_duration(value).map_err(|e| e.to_string())?;
+                w.cpu = CpuWork::Time(d);
+                d.as_secs_f64()
+            }
+            Param::Workers => {
+                let n = count(value)? as usize;
+                o.workers = Some(n);
+                n as f64
+            }
+            Param::Batch => {
+                o.batch = count(value)? as usize;
+                o.batch as f64
+            }
+            Param::Connection => {
+                o.connection = ConnectionMode::from_str(value, false)
+                    .map_err(|_| format!("connection={value}: use reuse or new"))?;
+                match o.connection {
+                    ConnectionMode::New => 1.0,
+                    ConnectionMode::Reuse => 0.0,
+                }
+            }
+        })
+    }
+}
+
+impl std::fmt::Display for Param {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Param {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Param::ALL
+            .iter()
+            .copied()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Param::ALL.iter().map(|p| p.name()).collect();
+                format!("cannot sweep '{s}'; sweepable: {}", names.join(", "))
+            })
+    }
+}
 
 /// One `--param NAME=v1,v2,...`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepParam {
-    pub name: String,
+    pub param: Param,
     pub values: Vec<String>,
 }
 
@@ -34,13 +142,8 @@ pub fn parse_param(s: &str) -> Result<SweepParam, String> {
     let (name, values) = s
         .split_once('=')
         .ok_or_else(|| format!("'{s}' is not NAME=v1,v2,...; e.g. concurrency=1,10,100"))?;
-    let name = name.trim().to_string();
-    if !SWEEPABLE.contains(&name.as_str()) {
-        return Err(format!(
-            "cannot sweep '{name}'; sweepable: {}",
-            SWEEPABLE.join(", ")
-        ));
-    }
+    let name = name.trim();
+    let param: Param = name.parse()?;
     let values: Vec<String> = values
         .split(',')
         .map(|v| v.trim().to_string())
@@ -54,83 +157,85 @@ pub fn parse_param(s: &str) -> Result<SweepParam, String> {
     let mut probe = Workload::default();
     let mut options = RunOptions::default();
     for v in &values {
-        apply(&name, v, &mut probe, &mut options)?;
+        param.apply(v, &mut probe, &mut options)?;
     }
     probe.validate().map_err(|e| e.to_string())?;
-    Ok(SweepParam { name, values })
+    Ok(SweepParam { param, values })
 }
 
-/// Sets parameter `name` to `value` in the workload or the run options and
-/// returns the value as a number for the axes.
-pub fn apply(name: &str, value: &str, w: &mut Workload, o: &mut RunOptions) -> Result<f64, String> {
-    let count = |v: &str| -> Result<u64, String> {
-        match units::parse_count(v)? {
-            0 => Err(format!("{name}={v}: must be at least 1")),
-            n => Ok(n),
-        }
+/// A cell of the grid: each swept parameter with its value as given.
+pub type Cell = Vec<(Param, String)>;
+
+/// What a sweep runs: a workload and its strategies over a grid, each run
+/// with `options` (its observer sees every run of every cell).
+pub struct Sweep<'a> {
+    pub workload: &'a Workload,
+    pub kinds: &'a [StrategyKind],
+    pub scenario: &'a str,
+    pub params: &'a [SweepParam],
+    pub options: &'a RunOptions,
+}
+
+/// Runs every cell of `sweep` against `target`, in grid order. Before each
+/// cell `starting(cell)` is called; after each finished cell, `finished`
+/// gets the report so far (to print the cell and write the files: an
+/// interrupted sweep keeps what finished). Returns the report and whether
+/// Ctrl-C cut it short (the cut cell is not in it).
+pub fn run_sweep(
+    sweep: &Sweep,
+    target: &Target,
+    mut starting: impl FnMut(&Cell),
+    mut finished: impl FnMut(&SweepReport) -> anyhow::Result<()>,
+) -> anyhow::Result<(SweepReport, bool)> {
+    let cells = grid(sweep.params);
+    let mut report = SweepReport {
+        schema_version: SCHEMA_VERSION,
+        kind: "sweep".into(),
+        scenario: sweep.scenario.to_string(),
+        params: sweep
+            .params
+            .iter()
+            .map(|p| p.param.name().to_string())
+            .collect(),
+        cells: Vec::with_capacity(cells.len()),
     };
-    Ok(match name {
-        "concurrency" => {
-            w.concurrency = count(value)? as usize;
-            w.concurrency as f64
+    for cell in cells {
+        let mut workload = sweep.workload.clone();
+        let mut options = sweep.options.clone();
+        let mut values = BTreeMap::new();
+        let mut x = BTreeMap::new();
+        for (param, value) in &cell {
+            let v = param
+                .apply(value, &mut workload, &mut options)
+                .map_err(|e| crate::error::UsageError::new("--param", e))?;
+            values.insert(param.name().to_string(), value.clone());
+            x.insert(param.name().to_string(), v);
         }
-        "tasks" => {
-            w.tasks = count(value)? as usize;
-            w.tasks as f64
+        starting(&cell);
+        let run = run_workload(&workload, sweep.kinds, target, &options)?;
+        if run.meta.interrupted {
+            return Ok((report, true));
         }
-        "latency" => {
-            w.latency = value.parse::<LatencyDist>().map_err(|e| e.to_string())?;
-            w.latency.mean().as_secs_f64()
-        }
-        "bytes" => {
-            w.bytes = units::parse_bytes(value)? as usize;
-            w.bytes as f64
-        }
-        "cpu" => {
-            let d = units::parse_duration(value).map_err(|e| e.to_string())?;
-            w.cpu = CpuWork::Time(d);
-            d.as_secs_f64()
-        }
-        "workers" => {
-            let n = count(value)? as usize;
-            o.workers = Some(n);
-            n as f64
-        }
-        "batch" => {
-            o.batch = count(value)? as usize;
-            o.batch as f64
-        }
-        "connection" => {
-            o.connection = match value {
-                "reuse" => ConnectionMode::Reuse,
-                "new" => ConnectionMode::New,
-                _ => return Err(format!("connection={value}: use reuse or new")),
-            };
-            if o.connection == ConnectionMode::New {
-                1.0
-            } else {
-                0.0
-            }
-        }
-        other => {
-            return Err(format!(
-                "cannot sweep '{other}'; sweepable: {}",
-                SWEEPABLE.join(", ")
-            ))
-        }
-    })
+        report.cells.push(SweepCell {
+            values,
+            x,
+            report: run,
+        });
+        finished(&report)?;
+    }
+    Ok((report, false))
 }
 
 /// Every combination of the parameters' values, the last one varying fastest.
-pub fn grid(params: &[SweepParam]) -> Vec<Vec<(String, String)>> {
-    let mut cells: Vec<Vec<(String, String)>> = vec![Vec::new()];
+pub fn grid(params: &[SweepParam]) -> Vec<Cell> {
+    let mut cells: Vec<Cell> = vec![Vec::new()];
     for p in params {
         cells = cells
             .into_iter()
             .flat_map(|cell| {
                 p.values.iter().map(move |v| {
                     let mut c = cell.clone();
-                    c.push((p.name.clone(), v.clone()));
+                    c.push((p.param, v.clone()));
                     c
                 })
             })
@@ -164,10 +269,7 @@ mod tests {
         assert_eq!(g.len(), 6);
         assert_eq!(
             g[0],
-            vec![
-                ("concurrency".into(), "1".into()),
-                ("cpu".into(), "0".into())
-            ]
+            vec![(Param::Concurrency, "1".into()), (Param::Cpu, "0".into())]
         );
         assert_eq!(g[1][1].1, "1ms");
         assert_eq!(g[3][0].1, "10");
@@ -177,10 +279,10 @@ mod tests {
     fn applying_a_value_changes_the_run_and_gives_its_number() {
         let mut w = Workload::default();
         let mut o = RunOptions::default();
-        assert_eq!(apply("latency", "20ms", &mut w, &mut o).unwrap(), 0.02);
-        assert_eq!(apply("connection", "new", &mut w, &mut o).unwrap(), 1.0);
+        assert_eq!(Param::Latency.apply("20ms", &mut w, &mut o).unwrap(), 0.02);
+        assert_eq!(Param::Connection.apply("new", &mut w, &mut o).unwrap(), 1.0);
         assert_eq!(o.connection, ConnectionMode::New);
-        assert_eq!(apply("workers", "4", &mut w, &mut o).unwrap(), 4.0);
+        assert_eq!(Param::Workers.apply("4", &mut w, &mut o).unwrap(), 4.0);
         assert_eq!(o.workers, Some(4));
     }
 }

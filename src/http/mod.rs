@@ -29,3 +29,29 @@ pub enum ConnectionMode {
     /// after it closes, an ephemeral port held 60 s in TIME_WAIT.
     New,
 }
+
+impl ConnectionMode {
+    /// Its name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnectionMode::Reuse => "reuse",
+            ConnectionMode::New => "new",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::*;
+
+    #[test]
+    fn a_connection_mode_has_one_name_on_the_command_line_in_json_and_in_reports() {
+        for m in ConnectionMode::value_variants() {
+            let flag = m.to_possible_value().unwrap();
+            assert_eq!(flag.get_name(), m.name());
+            assert_eq!(serde_json::to_value(m).unwrap(), m.name());
+        }
+    }
+}

@@ -52,6 +52,16 @@ pub enum Schedule {
     Dynamic,
 }
 
+impl Schedule {
+    /// Its name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Schedule::Static => "static",
+            Schedule::Dynamic => "dynamic",
+        }
+    }
+}
+
 impl RunContext {
     /// A context with the defaults for everything but the target, C and P.
     pub fn new(base_url: impl Into<String>, concurrency: usize, cores: usize) -> Self {

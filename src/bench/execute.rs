@@ -1,0 +1,87 @@
+//! One strategy once, measured: the server's counters before and after, the
+//! machine's, the client's usage around the run and the CPU timeline during
+//! it. Everything it reads goes into a [`RawRun`]; the figures are derived
+//! from it by [`super::row`], a pure function.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use mock_server::{FaultStats, ServerStats};
+
+use super::{Observer, Window};
+use crate::measure::machine::SystemSnapshot;
+use crate::measure::sampler::{Sampled, Sampler};
+use crate::measure::server::ServerControl;
+use crate::measure::{measure, Measured};
+use crate::strategy::{RunContext, StrategyKind, StrategyRun};
+use crate::workload::{Bound, TaskPlan};
+
+/// Everything one measured strategy run produced, before any figure is
+/// derived from it.
+#[derive(Debug, Clone)]
+pub struct RawRun {
+    pub kind: StrategyKind,
+    /// The strategy's most requests in flight at once: the C of its bound.
+    pub in_flight: usize,
+    pub bound: Bound,
+    /// Its outcomes and its child processes' usage.
+    pub run: StrategyRun,
+    /// This process around the run.
+    pub measured: Measured,
+    /// The CPU timeline, and what the sampler itself cost.
+    pub sampled: Sampled,
+    /// The server's counters before and after the run.
+    pub server_before: (ServerStats, FaultStats),
+    pub server_after: (ServerStats, FaultStats),
+    /// The machine's counters before and after (steal, pressure).
+    pub system_before: SystemSnapshot,
+    pub system_after: SystemSnapshot,
+}
+
+/// Runs strategy `kind` over `plan` once and measures it.
+pub(super) fn execute(
+    kind: StrategyKind,
+    plan: &TaskPlan,
+    ctx: &RunContext,
+    control: &ServerControl,
+    server_pid: u32,
+    interval: Duration,
+    observer: Option<&Observer>,
+) -> anyhow::Result<RawRun> {
+    let strategy = kind.create();
+    let in_flight = strategy.in_flight_limit(ctx).max(1);
+    let bound = plan.bound(in_flight, ctx.cores);
+    control.reset().context("resetting the server's stats")?;
+    let server_before = control
+        .stats_with_faults()
+        .context("reading the server's stats")?;
+    let system_before = SystemSnapshot::read();
+    if let Some(o) = observer {
+        o(Window::Start(kind));
+    }
+    let ((run, sampled), measured) = measure(|| {
+        let sampler = Sampler::start(interval, Some(server_pid));
+        let run = strategy.run(plan, ctx);
+        (run, sampler.stop())
+    });
+    if let Some(o) = observer {
+        o(Window::End(kind));
+    }
+    let system_after = SystemSnapshot::read();
+    let run = run.with_context(|| format!("strategy {kind} could not run"))?;
+    let server_after = control
+        .stats_with_faults()
+        .context("reading the server's stats")?;
+    Ok(RawRun {
+        kind,
+        in_flight,
+        bound,
+        run,
+        measured,
+        sampled,
+        server_before,
+        server_after,
+        system_before,
+        system_after,
+    })
+}

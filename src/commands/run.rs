@@ -1,0 +1,60 @@
+//! `concbench run`: every chosen strategy over one plan, a table (or the
+//! format asked for) on stdout, the results written atomically with `--out`.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::{options, resolve, target, verdict, warn_if_too_few_files};
+use crate::bench;
+use crate::cli::RunArgs;
+use crate::interrupt;
+use crate::report::Format;
+
+/// `concbench run`.
+pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let args = &crate::cli::scenario::apply(args)?;
+    let resolved = resolve(args)?;
+    if let Some(param) = resolved.preset_sweep.clone() {
+        return super::sweep::run_sweep(args, resolved, vec![param]);
+    }
+    let (_server, target) = target(args)?;
+    warn_if_too_few_files(resolved.workload.concurrency);
+    crate::interrupt::install_parent();
+    let report = bench::run_workload(
+        &resolved.workload,
+        &resolved.kinds,
+        &target,
+        &options(args, &resolved.scenario),
+    )?;
+    if report.meta.interrupted && report.results.is_empty() {
+        eprintln!("Interrupted before any strategy finished: nothing was written.");
+        return Ok(ExitCode::from(interrupt::EXIT_INTERRUPTED));
+    }
+    match &args.out {
+        Some(path) => {
+            crate::sys::fs::write_atomically(path, report.render(args.format))
+                .with_context(|| format!("cannot write --out {}", path.display()))?;
+            if args.format != Format::Table {
+                print!("{}", report.render(Format::Table));
+            }
+            eprintln!("results written to {}", path.display());
+        }
+        None => print!("{}", report.render(args.format)),
+    }
+    if report.meta.interrupted {
+        let names: Vec<&str> = report.results.iter().map(|r| r.strategy.as_str()).collect();
+        eprintln!(
+            "Interrupted: {} of {} strategies finished ({}); their results are {}.",
+            names.len(),
+            resolved.kinds.len(),
+            names.join(", "),
+            match &args.out {
+                Some(p) => format!("in {}", p.display()),
+                None => "printed above".into(),
+            }
+        );
+        return Ok(ExitCode::from(interrupt::EXIT_INTERRUPTED));
+    }
+    Ok(verdict(std::slice::from_ref(&report)))
+}

@@ -1,0 +1,135 @@
+//! `concbench sweep`: one run per cell of a grid of one or two parameters,
+//! a progress bar on a terminal, the sweep's JSON and CSV rewritten after
+//! every cell so an interrupted sweep keeps what finished.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{options, resolve, target, verdict, Resolved};
+use crate::bench::sweep::{grid, run_sweep as run_cells, Sweep, SweepParam};
+use crate::bench::Window;
+use crate::cli::{RunArgs, SweepArgs};
+use crate::error::UsageError;
+use crate::interrupt;
+use crate::report::file;
+use crate::report::{Format, RunReport};
+
+/// `concbench sweep`.
+pub fn sweep(args: &SweepArgs) -> anyhow::Result<ExitCode> {
+    let run = crate::cli::scenario::apply(&args.run)?;
+    let args = &SweepArgs {
+        run,
+        ..args.clone()
+    };
+    let resolved = resolve(&args.run)?;
+    let params = if !args.params.is_empty() {
+        args.params.clone()
+    } else if let Some(p) = resolved.preset_sweep.clone() {
+        vec![p]
+    } else {
+        return Err(UsageError::new(
+            "--param",
+            "name at least one parameter to sweep, e.g. --param concurrency=1,10,100",
+        )
+        .into());
+    };
+    if params.len() > 2 {
+        return Err(UsageError::new("--param", "sweep one or two parameters, not more").into());
+    }
+    if params.len() == 2 && params[0].param == params[1].param {
+        return Err(UsageError::new("--param", "the two swept parameters must differ").into());
+    }
+    run_sweep(&args.run, resolved, params)
+}
+
+/// Runs the sweep of `resolved` over `params` and reports it.
+pub(super) fn run_sweep(
+    args: &RunArgs,
+    resolved: Resolved,
+    params: Vec<SweepParam>,
+) -> anyhow::Result<ExitCode> {
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from(format!("{}-sweep.json", resolved.scenario)));
+    let csv_out = out.with_extension("csv");
+    let (_server, target) = target(args)?;
+    interrupt::install_parent();
+    let total_cells = grid(&params).len();
+    let rounds = (args.repeat.max(1) + args.warmup) as u64;
+    let bar = ProgressBar::new(total_cells as u64 * resolved.kinds.len() as u64 * rounds);
+    if std::io::stderr().is_terminal() {
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} runs, {elapsed} elapsed, ~{eta} left  {msg}",
+            )
+            .expect("valid template"),
+        );
+    } else {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    let mut opts = options(args, &resolved.scenario);
+    opts.progress = false;
+    let tick = bar.clone();
+    opts.observer = Some(Arc::new(move |w| {
+        if let Window::End(_) = w {
+            tick.inc(1);
+        }
+    }));
+    let sweep = Sweep {
+        workload: &resolved.workload,
+        kinds: &resolved.kinds,
+        scenario: &resolved.scenario,
+        params: &params,
+        options: &opts,
+    };
+    // The cell running now, for the table printed after it.
+    let label = std::cell::RefCell::new(String::new());
+    let (report, interrupted) = run_cells(
+        &sweep,
+        &target,
+        |cell| {
+            let words: Vec<String> = cell.iter().map(|(p, v)| format!("{p}={v}")).collect();
+            *label.borrow_mut() = words.join(", ");
+            bar.set_message(words.join(" "));
+        },
+        |so_far| {
+            let run = &so_far.cells.last().expect("a cell just finished").report;
+            bar.suspend(|| {
+                if args.format == Format::Table {
+                    println!("== {}", label.borrow());
+                    print!("{}", run.render(Format::Table));
+                    println!();
+                }
+            });
+            // After every cell, so an interrupted sweep keeps what finished.
+            file::write_sweep(&out, &csv_out, so_far)
+        },
+    )?;
+    bar.finish_and_clear();
+    if interrupted {
+        if report.cells.is_empty() {
+            eprintln!("Interrupted before any cell finished: nothing was written.");
+        } else {
+            eprintln!(
+                "Interrupted: {} of {} cells finished; they are in {} and {}.",
+                report.cells.len(),
+                total_cells,
+                out.display(),
+                csv_out.display()
+            );
+        }
+        return Ok(ExitCode::from(interrupt::EXIT_INTERRUPTED));
+    }
+    eprintln!(
+        "{} cells written to {} and {}",
+        report.cells.len(),
+        out.display(),
+        csv_out.display()
+    );
+    let reports: Vec<RunReport> = report.cells.into_iter().map(|c| c.report).collect();
+    Ok(verdict(&reports))
+}
