@@ -130,14 +130,20 @@ fn process_pool_leaves_no_worker_after_ctrl_c() {
     let interrupted = Instant::now();
     // SAFETY: kill(2) on a child we spawned.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let status = child.wait().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let status = out.status;
     // Stops within a second (20 ms requests in flight finish; no new ones start).
     assert!(
         interrupted.elapsed() < Duration::from_secs(1),
         "took {:?} to stop",
         interrupted.elapsed()
     );
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_nothing_left(&tag, "Ctrl-C");
 }
 

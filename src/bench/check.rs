@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bench::{self, RunOptions, Target};
 use crate::error::UsageError;
-use crate::report::RunReport;
+use crate::report::{RunReport, StrategyResult};
 use crate::strategy::StrategyKind::{self, *};
 use crate::sys::fs::write_atomically;
 use crate::workload::{CpuWork, Workload};
@@ -65,12 +65,84 @@ pub struct Verdict {
     pub regressed: bool,
 }
 
-/// A scenario of the quick suite.
+/// A figure the gate watches on one strategy's row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Figure {
+    /// Against the bound: machine speed cancels out.
+    Efficiency,
+    /// Against sequential in the same round.
+    SpeedupVsSequential,
+    /// Client CPU per request in CPU-kernel units calibrated in the same
+    /// run: machine speed cancels out.
+    CpuPerRequestUnits,
+}
+
+impl Figure {
+    /// Its name in the metric (`io.async.efficiency`).
+    fn name(self) -> &'static str {
+        match self {
+            Figure::Efficiency => "efficiency",
+            Figure::SpeedupVsSequential => "speedup_vs_sequential",
+            Figure::CpuPerRequestUnits => "cpu_per_request_units",
+        }
+    }
+
+    /// Which way is better.
+    fn better(self) -> Better {
+        match self {
+            Figure::Efficiency | Figure::SpeedupVsSequential => Better::Higher,
+            Figure::CpuPerRequestUnits => Better::Lower,
+        }
+    }
+
+    /// Its value on row `r` of `report`, if it has one.
+    fn read(self, r: &StrategyResult, report: &RunReport) -> Option<f64> {
+        match self {
+            Figure::Efficiency => Some(r.efficiency),
+            Figure::SpeedupVsSequential => r.speedup_vs_sequential,
+            Figure::CpuPerRequestUnits => {
+                let per_request_s = (r.cpu_user_s + r.cpu_sys_s) / r.tasks as f64;
+                Some(per_request_s * 1e6 * report.meta.cpu_units_per_us)
+            }
+        }
+    }
+}
+
+/// One watched figure of one strategy, with how far it may move.
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    strategy: StrategyKind,
+    figure: Figure,
+    /// Relative change tolerated in the worse direction.
+    tolerance: f64,
+}
+
+const fn probe(strategy: StrategyKind, figure: Figure, tolerance: f64) -> Probe {
+    Probe {
+        strategy,
+        figure,
+        tolerance,
+    }
+}
+
+/// A scenario of the quick suite and the figures it watches.
 struct Scenario {
     name: &'static str,
     workload: Workload,
     kinds: &'static [StrategyKind],
+    probes: &'static [Probe],
 }
+
+const IO_PROBES: &[Probe] = &[
+    probe(Async, Figure::Efficiency, 0.12),
+    probe(ThreadPool, Figure::Efficiency, 0.12),
+    probe(Async, Figure::CpuPerRequestUnits, 0.60),
+];
+const CPU_PROBES: &[Probe] = &[
+    probe(Rayon, Figure::SpeedupVsSequential, 0.20),
+    probe(ProcessPool, Figure::SpeedupVsSequential, 0.20),
+];
+const MIXED_PROBES: &[Probe] = &[probe(AsyncRayon, Figure::Efficiency, 0.20)];
 
 fn suite(scale: f64) -> Vec<Scenario> {
     let n = |x: usize| ((x as f64 * scale).round() as usize).max(4);
@@ -86,6 +158,7 @@ fn suite(scale: f64) -> Vec<Scenario> {
                 seed: 7,
             },
             kinds: &[Async, ThreadPool],
+            probes: IO_PROBES,
         },
         Scenario {
             name: "cpu",
@@ -98,6 +171,7 @@ fn suite(scale: f64) -> Vec<Scenario> {
                 seed: 7,
             },
             kinds: &[Sequential, Rayon, ProcessPool],
+            probes: CPU_PROBES,
         },
         Scenario {
             name: "mixed",
@@ -110,73 +184,33 @@ fn suite(scale: f64) -> Vec<Scenario> {
                 seed: 7,
             },
             kinds: &[Sequential, AsyncRayon],
+            probes: MIXED_PROBES,
         },
     ]
 }
 
-/// The watched figures of one scenario's report, with their direction and tolerance.
-fn metrics_of(scenario: &str, report: &RunReport) -> BTreeMap<String, BaselineMetric> {
+/// The watched figures of one scenario's report, named
+/// `scenario.strategy.figure`, with their direction and tolerance.
+fn metrics_of(scenario: &Scenario, report: &RunReport) -> BTreeMap<String, BaselineMetric> {
     let mut m = BTreeMap::new();
-    let find = |k: StrategyKind| report.results.iter().find(|r| r.strategy == k.name());
-    let mut put = |name: String, value: f64, better: Better, tolerance: f64| {
-        if value.is_finite() {
+    for p in scenario.probes {
+        let Some(r) = report
+            .results
+            .iter()
+            .find(|r| r.strategy == p.strategy.name())
+        else {
+            continue;
+        };
+        if let Some(value) = p.figure.read(r, report).filter(|v| v.is_finite()) {
             m.insert(
-                name,
+                format!("{}.{}.{}", scenario.name, p.strategy, p.figure.name()),
                 BaselineMetric {
                     value,
-                    better,
-                    tolerance,
+                    better: p.figure.better(),
+                    tolerance: p.tolerance,
                 },
             );
         }
-    };
-    match scenario {
-        "io" => {
-            for k in [Async, ThreadPool] {
-                if let Some(r) = find(k) {
-                    put(
-                        format!("io.{k}.efficiency"),
-                        r.efficiency,
-                        Better::Higher,
-                        0.12,
-                    );
-                }
-            }
-            if let Some(r) = find(Async) {
-                // Client CPU per request in kernel units: machine speed cancels out.
-                let per_request_s = (r.cpu_user_s + r.cpu_sys_s) / r.tasks as f64;
-                let units = per_request_s * 1e6 * report.meta.cpu_units_per_us;
-                put(
-                    "io.async.cpu_per_request_units".into(),
-                    units,
-                    Better::Lower,
-                    0.60,
-                );
-            }
-        }
-        "cpu" => {
-            for k in [Rayon, ProcessPool] {
-                if let Some(s) = find(k).and_then(|r| r.speedup_vs_sequential) {
-                    put(
-                        format!("cpu.{k}.speedup_vs_sequential"),
-                        s,
-                        Better::Higher,
-                        0.20,
-                    );
-                }
-            }
-        }
-        "mixed" => {
-            if let Some(r) = find(AsyncRayon) {
-                put(
-                    "mixed.async-rayon.efficiency".into(),
-                    r.efficiency,
-                    Better::Higher,
-                    0.20,
-                );
-            }
-        }
-        _ => {}
     }
     m
 }
@@ -231,7 +265,7 @@ pub fn measure_suite(
                 bad.first_failure.as_deref().unwrap_or("?")
             );
         }
-        all.extend(metrics_of(s.name, &report));
+        all.extend(metrics_of(&s, &report));
     }
     Ok(all)
 }
@@ -378,5 +412,37 @@ mod tests {
     fn a_missing_metric_counts_as_regressed() {
         let v = compare(&baseline(1.0, Better::Higher), &BTreeMap::new());
         assert!(v[0].regressed && v[0].now.is_nan());
+    }
+
+    #[test]
+    fn the_suite_watches_exactly_the_figures_of_the_committed_baseline() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/reports/baseline.json");
+        let committed = load_baseline(std::path::Path::new(path)).unwrap();
+        let mut watched: Vec<String> = suite(1.0)
+            .iter()
+            .flat_map(|s| {
+                s.probes
+                    .iter()
+                    .map(move |p| format!("{}.{}.{}", s.name, p.strategy, p.figure.name()))
+            })
+            .collect();
+        watched.sort();
+        let names: Vec<String> = committed.metrics.keys().cloned().collect();
+        assert_eq!(watched, names);
+        for s in suite(1.0) {
+            for p in s.probes {
+                let name = format!("{}.{}.{}", s.name, p.strategy, p.figure.name());
+                let m = &committed.metrics[&name];
+                assert_eq!(
+                    (m.better, m.tolerance),
+                    (p.figure.better(), p.tolerance),
+                    "{name}"
+                );
+                assert!(
+                    s.kinds.contains(&p.strategy),
+                    "{name} watches a strategy its scenario does not run"
+                );
+            }
+        }
     }
 }

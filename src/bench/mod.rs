@@ -203,7 +203,7 @@ pub fn run_workload(
                 };
                 eprint!("[{label}, {}/{}] {kind} ...", step + 1, kinds.len());
             }
-            let raw = execute::execute(
+            let executed = execute::execute(
                 kind,
                 &plan,
                 &ctx,
@@ -211,17 +211,18 @@ pub fn run_workload(
                 server_pid,
                 interval,
                 options.observer.as_ref(),
-            )?;
-            let row = row::build(&raw, &plan);
+            );
             if crate::interrupt::requested() {
-                // Its tasks were cut short: its figures would mislead. The
-                // rounds already finished are kept.
+                // Its tasks were cut short (or it could not even start, its
+                // workers stopped by the same signal): its figures would
+                // mislead. The rounds already finished are kept.
                 if show {
                     eprintln!(" interrupted");
                 }
                 interrupted = true;
                 break;
             }
+            let row = row::build(&executed?, &plan);
             if show {
                 eprintln!(" {:.2}s, efficiency {:.2}", row.wall_s, row.efficiency);
             }
