@@ -125,7 +125,7 @@ fn process_pool_leaves_no_worker_after_sigkill() {
 #[test]
 fn process_pool_leaves_no_worker_after_ctrl_c() {
     let tag = tag();
-    let mut child = spawn_tagged(&tag, LONG_POOL, &[]);
+    let child = spawn_tagged(&tag, LONG_POOL, &[]);
     wait_for_workers(&tag, 2);
     let interrupted = Instant::now();
     // SAFETY: kill(2) on a child we spawned.
