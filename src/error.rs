@@ -19,6 +19,23 @@ impl UsageError {
     }
 }
 
+/// Ctrl-C (or SIGTERM) stopped the command before it had anything to keep.
+/// Exit code 130.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Interrupted while {during}: nothing was written.")]
+pub struct Interrupted {
+    /// What was going on, e.g. `starting the embedded mock server`.
+    pub during: String,
+}
+
+impl Interrupted {
+    pub fn new(during: impl Into<String>) -> Self {
+        Self {
+            during: during.into(),
+        }
+    }
+}
+
 /// Exit codes, as hyperfine and oha users expect them.
 pub mod exit {
     /// Every strategy ran and every task verified.
@@ -27,4 +44,7 @@ pub mod exit {
     pub const FAILED: u8 = 1;
     /// Bad input (flags, values, target): nothing was run.
     pub const USAGE: u8 = 2;
+    /// Stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it);
+    /// whatever finished was kept.
+    pub const INTERRUPTED: u8 = 130;
 }

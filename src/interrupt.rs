@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 
 /// Exit code of a run stopped by a signal (128 + SIGINT), as shells report it.
-pub const EXIT_INTERRUPTED: u8 = 130;
+pub const EXIT_INTERRUPTED: u8 = crate::error::exit::INTERRUPTED;
 
 static STOP: AtomicBool = AtomicBool::new(false);
 static INSTALL: Once = Once::new();
@@ -42,7 +42,7 @@ pub fn install_parent() {
             .spawn(move || {
                 for _ in signals.forever() {
                     if requested() {
-                        crate::sys::children::kill_all();
+                        crate::sys::children::kill_and_reap_all();
                         eprintln!("Interrupted twice: stopped at once.");
                         std::process::exit(EXIT_INTERRUPTED as i32);
                     }

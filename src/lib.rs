@@ -111,11 +111,22 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The exit code for an error that ended the program: usage errors are 2, the rest 1.
+/// The exit code for an error that ended the program: usage errors are 2,
+/// a Ctrl-C before anything could be kept 130, the rest 1.
 pub fn exit_code_for(e: &anyhow::Error) -> u8 {
     if e.downcast_ref::<error::UsageError>().is_some() {
         exit::USAGE
+    } else if e.downcast_ref::<error::Interrupted>().is_some() {
+        exit::INTERRUPTED
     } else {
         exit::FAILED
+    }
+}
+
+/// The line to print for an error that ended the program.
+pub fn error_line(e: &anyhow::Error) -> String {
+    match e.downcast_ref::<error::Interrupted>() {
+        Some(i) => i.to_string(),
+        None => format!("Error: {e:#}"),
     }
 }

@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     match concbench::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            eprintln!("{}", concbench::error_line(&e));
             ExitCode::from(concbench::exit_code_for(&e))
         }
     }

@@ -22,6 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use mock_server::rng::SplitMix64;
 
+use crate::error::Interrupted;
 use crate::http::ClientPolicy;
 use crate::http::ConnectionMode;
 use crate::measure::machine::MachineContext;
@@ -31,8 +32,7 @@ use crate::report::stats as summary;
 use crate::report::{Meta, RunReport, StrategyResult, WorkloadMeta, SCHEMA_VERSION};
 use crate::strategy::{RunContext, Schedule, StrategyKind};
 use crate::task::kernel;
-use crate::workload::TaskPlan;
-use crate::workload::Workload;
+use crate::workload::{TaskPlan, Verify, Workload};
 
 /// Efficiency above this means the bound or the clock is wrong.
 pub const EFFICIENCY_LIMIT: f64 = 1.02;
@@ -87,6 +87,8 @@ pub struct RunOptions {
     pub policy: ClientPolicy,
     /// The embedded server's fault flags, for the report (empty: none).
     pub server_faults: String,
+    /// Which CPU results to recompute and check.
+    pub verify: Verify,
     /// Test-only: see [`RunContext::test_panic_after`].
     pub test_panic_after: Option<usize>,
 }
@@ -127,8 +129,11 @@ pub fn run_workload(
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
+    stop_if_interrupted("reaching the server")?;
     let units_per_us = kernel::calibrate(Duration::from_millis(20));
-    let plan = TaskPlan::build(workload, units_per_us);
+    stop_if_interrupted("calibrating the CPU kernel")?;
+    let plan = TaskPlan::build_verified(workload, units_per_us, options.verify);
+    stop_if_interrupted("building the plan")?;
     let cores = options.cores.unwrap_or_else(available_cores).max(1);
     let ctx = RunContext {
         workers: options.workers,
@@ -178,6 +183,8 @@ pub fn run_workload(
         server_faults: options.server_faults.clone(),
         interrupted: false,
         machine: MachineContext::read(),
+        verify: options.verify.name(),
+        cpu_checked_fraction: plan.cpu_checked_fraction,
     };
     let show = options.progress && std::io::stderr().is_terminal();
     let rounds_total = options.warmup + repeat;
@@ -255,6 +262,16 @@ pub fn run_workload(
         },
         results,
     })
+}
+
+/// An [`Interrupted`] error if Ctrl-C came during `during` (before any
+/// strategy ran, so there is nothing to keep).
+fn stop_if_interrupted(during: &str) -> Result<(), Interrupted> {
+    if crate::interrupt::requested() {
+        Err(Interrupted::new(during))
+    } else {
+        Ok(())
+    }
 }
 
 /// Fisher–Yates with the project's own generator (the order must be reproducible).

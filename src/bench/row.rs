@@ -114,6 +114,13 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
     if noise.noisy {
         checks.flags.push("noisy_machine".into());
     }
+    // CPU results outside a `--verify` sample are not recomputed: a strategy
+    // that skipped their work would still show it here, as CPU time far
+    // below what the tasks it completed needed (calibrated in this run).
+    let work_s = verification.tasks_ok as f64 * plan.cpu_per_task_s();
+    if work_s > 0.05 && cpu_user_s + cpu_sys_s < 0.5 * work_s {
+        checks.flags.push("cpu_below_work".into());
+    }
 
     StrategyResult {
         strategy: kind.name().to_string(),
@@ -134,6 +141,7 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
             .sum(),
         tasks_retried: run.outcomes.iter().filter(|o| o.attempts > 1).count() as u64,
         first_failure: verification.first_failure.clone(),
+        tasks_cpu_checked: verification.tasks_cpu_checked,
         in_flight_limit: in_flight,
         threads_started: run.threads_started,
         processes_started: run.children.processes,

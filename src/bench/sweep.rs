@@ -212,7 +212,14 @@ pub fn run_sweep(
             x.insert(param.name().to_string(), v);
         }
         starting(&cell);
-        let run = run_workload(&workload, sweep.kinds, target, &options)?;
+        let run = match run_workload(&workload, sweep.kinds, target, &options) {
+            Ok(run) => run,
+            // Stopped before its first strategy: nothing of the cell to keep.
+            Err(e) if e.downcast_ref::<crate::error::Interrupted>().is_some() => {
+                return Ok((report, true))
+            }
+            Err(e) => return Err(e),
+        };
         if run.meta.interrupted {
             return Ok((report, true));
         }

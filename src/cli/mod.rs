@@ -16,7 +16,7 @@ use crate::http::ConnectionMode;
 use crate::report::Format;
 use crate::strategy::{self, Schedule, Selection};
 use crate::units;
-use crate::workload::{CpuWork, Workload};
+use crate::workload::{CpuWork, Verify, Workload};
 
 /// Which concurrency model wins for this workload, and by how much.
 ///
@@ -122,6 +122,12 @@ pub struct RunArgs {
     /// Discarded rounds before the measured ones.
     #[arg(long, default_value = "0", value_parser = parse_warmup)]
     pub warmup: usize,
+    /// Which CPU results to recompute and check after each run: all, sample:F (a
+    /// deterministic fraction F of the tasks), or auto: all while that costs at most 1 s of
+    /// CPU, else a sample worth that much. Every task's single outcome and every body's
+    /// length and checksum are always checked.
+    #[arg(long, default_value = "auto", value_parser = parse_verify)]
+    pub verify: Verify,
     /// Interval of the CPU-utilisation timeline (10ms to 1s).
     #[arg(long, default_value = "20ms", value_parser = parse_interval)]
     pub sample_interval: Duration,
@@ -326,6 +332,10 @@ fn duration_within(
         return Err(out_of_range.into());
     }
     Ok(d)
+}
+
+fn parse_verify(s: &str) -> Result<Verify, String> {
+    s.parse()
 }
 
 fn parse_interval(s: &str) -> Result<Duration, String> {

@@ -21,7 +21,7 @@ use crate::bench::sweep::{self as sweeps, SweepParam};
 use crate::bench::{RunOptions, Target};
 use crate::cli::presets;
 use crate::cli::RunArgs;
-use crate::error::{exit, UsageError};
+use crate::error::{exit, Interrupted, UsageError};
 use crate::measure::server::EmbeddedServer;
 use crate::report::RunReport;
 use crate::strategy::StrategyKind;
@@ -99,6 +99,7 @@ pub(super) fn options(args: &RunArgs, scenario: &str) -> RunOptions {
         scenario: Some(scenario.to_string()),
         policy: args.policy(),
         server_faults: args.faults.server_args().join(" "),
+        verify: args.verify,
         test_panic_after: args.test_panic_after,
     }
 }
@@ -124,7 +125,16 @@ pub(super) fn target(args: &RunArgs) -> anyhow::Result<(Option<EmbeddedServer>, 
             },
         ),
         None => {
-            let server = EmbeddedServer::start(&fault_args)?;
+            let server = EmbeddedServer::start(&fault_args).map_err(|e| {
+                if crate::interrupt::requested() {
+                    Interrupted::new("starting the embedded mock server").into()
+                } else {
+                    e
+                }
+            })?;
+            if crate::interrupt::requested() {
+                return Err(Interrupted::new("starting the embedded mock server").into());
+            }
             let target = Target {
                 url: server.url().to_string(),
                 label: "embedded".into(),

@@ -13,6 +13,8 @@ use crate::report::Format;
 
 /// `concbench run`.
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    // First of all, so a Ctrl-C at any moment stops the run the same way.
+    interrupt::install_parent();
     let args = &crate::cli::scenario::apply(args)?;
     let resolved = resolve(args)?;
     if let Some(param) = resolved.preset_sweep.clone() {
@@ -20,7 +22,6 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let (_server, target) = target(args)?;
     warn_if_too_few_files(resolved.workload.concurrency);
-    crate::interrupt::install_parent();
     let report = bench::run_workload(
         &resolved.workload,
         &resolved.kinds,

@@ -19,6 +19,8 @@ use crate::report::{Format, RunReport};
 
 /// `concbench sweep`.
 pub fn sweep(args: &SweepArgs) -> anyhow::Result<ExitCode> {
+    // First of all, so a Ctrl-C at any moment stops the sweep the same way.
+    interrupt::install_parent();
     let run = crate::cli::scenario::apply(&args.run)?;
     let args = &SweepArgs {
         run,
@@ -57,7 +59,6 @@ pub(super) fn run_sweep(
         .unwrap_or_else(|| std::path::PathBuf::from(format!("{}-sweep.json", resolved.scenario)));
     let csv_out = out.with_extension("csv");
     let (_server, target) = target(args)?;
-    interrupt::install_parent();
     let total_cells = grid(&params).len();
     let rounds = (args.repeat.max(1) + args.warmup) as u64;
     let bar = ProgressBar::new(total_cells as u64 * resolved.kinds.len() as u64 * rounds);

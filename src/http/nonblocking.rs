@@ -38,6 +38,11 @@ impl AsyncClient {
             .build()?;
         Ok(Self { client, session })
     }
+
+    /// What every request of this client's run shares.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
 }
 
 fn reqwest_error(e: &reqwest::Error, in_body: bool) -> TaskError {

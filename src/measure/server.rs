@@ -3,7 +3,6 @@
 //! as the client's) and the HTTP calls that read and reset a server's stats.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,20 +21,8 @@ struct StatsBody {
 }
 
 use crate::error::UsageError;
-
-/// Environment variable naming the concbench executable to re-execute for the
-/// embedded server and workers. Needed where `current_exe()` is not concbench
-/// (a `cargo test` or `cargo bench` binary); set it to `CARGO_BIN_EXE_concbench`.
-pub const EXE_ENV: &str = "CONCBENCH_EXE";
-
-/// The concbench executable to re-execute as a hidden child.
-pub fn concbench_exe() -> anyhow::Result<PathBuf> {
-    match std::env::var_os(EXE_ENV) {
-        Some(p) => Ok(PathBuf::from(p)),
-        None => std::env::current_exe()
-            .context("cannot locate the concbench executable; set CONCBENCH_EXE"),
-    }
-}
+use crate::sys::children::{self, Role};
+use crate::sys::process::{concbench_exe, EXE_ENV};
 
 /// The hidden subcommand that runs the embedded server.
 pub const SERVER_SUBCOMMAND: &str = "__mock-server";
@@ -64,6 +51,7 @@ impl EmbeddedServer {
             .with_context(|| {
                 format!("cannot start the embedded mock server ({})", exe.display())
             })?;
+        children::register_as(child.id(), Role::Server);
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().expect("stdout is piped");
         let (tx, rx) = std::sync::mpsc::channel();
@@ -77,9 +65,18 @@ impl EmbeddedServer {
             stdin,
             url: String::new(),
         };
-        let line = rx
-            .recv_timeout(Duration::from_secs(10))
-            .map_err(|_| anyhow!("the embedded mock server did not start within 10 s"))?;
+        // Waits in short steps so that a Ctrl-C stops the wait at once.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let line = loop {
+            if crate::interrupt::requested() {
+                anyhow::bail!("interrupted while the embedded mock server was starting");
+            }
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(line) => break line,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {}
+                Err(_) => anyhow::bail!("the embedded mock server did not start within 10 s"),
+            }
+        };
         server.url = line
             .trim()
             .strip_prefix("listening ")
@@ -111,12 +108,14 @@ impl Drop for EmbeddedServer {
         let deadline = Instant::now() + Duration::from_secs(2);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
+                children::unregister(self.child.id());
                 return;
             }
             std::thread::sleep(Duration::from_millis(5));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        children::unregister(self.child.id());
     }
 }
 

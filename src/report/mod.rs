@@ -118,6 +118,18 @@ pub struct Meta {
     #[serde(default)]
     pub interrupted: bool,
     pub machine: MachineContext,
+    /// Which CPU results were recomputed and checked (`--verify`: `auto`,
+    /// `all` or `sample:F`); empty in files from before it could sample,
+    /// which checked all of them.
+    #[serde(default)]
+    pub verify: String,
+    /// The fraction of the tasks whose CPU result is checked (1: all).
+    #[serde(default = "one")]
+    pub cpu_checked_fraction: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// The workload as it was run.
@@ -191,6 +203,10 @@ pub struct StrategyResult {
     #[serde(default)]
     pub tasks_retried: u64,
     pub first_failure: Option<String>,
+    /// Of the tasks that verified, those whose CPU result was recomputed and
+    /// matched (all of them unless `--verify` sampled).
+    #[serde(default)]
+    pub tasks_cpu_checked: u64,
     /// C of the bound: the most requests this strategy keeps in flight.
     pub in_flight_limit: usize,
     pub threads_started: usize,

@@ -63,27 +63,32 @@ impl Strategy for AsyncProcessPool {
             .build()
             .context("cannot start the tokio runtime")?;
         let client = ctx.async_client(plan, run_start_ns)?;
-        let outcomes = runtime.block_on(guard::run_bounded(&plan.specs, ctx.concurrency, |spec| {
-            let (client, jobs_tx) = (client.clone(), jobs_tx.clone());
-            // The slot is held across fetch and CPU work: at most C bodies are in the system.
-            async move {
-                fetch_then_offload(&client, spec, |body| async move {
-                    let (tx, rx) = oneshot::channel();
-                    let job = CpuJob {
-                        id: spec.id,
-                        units: spec.cpu_units,
-                        body: body.to_vec(),
-                    };
-                    if jobs_tx.send((job, tx)).is_err() {
-                        return Err(TaskError::Worker("the CPU pool is gone".into()));
-                    }
-                    rx.await.unwrap_or_else(|_| {
-                        Err(TaskError::Worker("the CPU pool dropped the job".into()))
+        let outcomes = runtime.block_on(guard::run_bounded(
+            &plan.specs,
+            ctx.concurrency,
+            || client.session().stopped(),
+            |spec| {
+                let (client, jobs_tx) = (client.clone(), jobs_tx.clone());
+                // The slot is held across fetch and CPU work: at most C bodies are in the system.
+                async move {
+                    fetch_then_offload(&client, spec, |body| async move {
+                        let (tx, rx) = oneshot::channel();
+                        let job = CpuJob {
+                            id: spec.id,
+                            units: spec.cpu_units,
+                            body: body.to_vec(),
+                        };
+                        if jobs_tx.send((job, tx)).is_err() {
+                            return Err(TaskError::Worker("the CPU pool is gone".into()));
+                        }
+                        rx.await.unwrap_or_else(|_| {
+                            Err(TaskError::Worker("the CPU pool dropped the job".into()))
+                        })
                     })
-                })
-                .await
-            }
-        }));
+                    .await
+                }
+            },
+        ));
         drop(jobs_tx);
         runtime.shutdown_background();
         let children = bridge

@@ -53,24 +53,30 @@ impl Strategy for AsyncRayon {
             .build()
             .context("cannot start the tokio runtime")?;
         let client = ctx.async_client(plan, run_start_ns)?;
-        let outcomes = runtime.block_on(guard::run_bounded(&plan.specs, ctx.concurrency, |spec| {
-            let (client, pool) = (client.clone(), pool.clone());
-            async move {
-                fetch_then_offload(&client, spec, |body| async move {
-                    let (tx, rx) = oneshot::channel();
-                    let units = spec.cpu_units;
-                    pool.spawn(move || {
-                        let _ = tx.send(guard::catch_result(|| Completed::from_body(&body, units)));
-                    });
-                    // The job always runs and always sends (or drops `tx`
-                    // while unwinding): bounded by the work.
-                    rx.await.unwrap_or_else(|_| {
-                        Err(TaskError::Worker("the CPU pool dropped the task".into()))
+        let outcomes = runtime.block_on(guard::run_bounded(
+            &plan.specs,
+            ctx.concurrency,
+            || client.session().stopped(),
+            |spec| {
+                let (client, pool) = (client.clone(), pool.clone());
+                async move {
+                    fetch_then_offload(&client, spec, |body| async move {
+                        let (tx, rx) = oneshot::channel();
+                        let units = spec.cpu_units;
+                        pool.spawn(move || {
+                            let _ =
+                                tx.send(guard::catch_result(|| Completed::from_body(&body, units)));
+                        });
+                        // The job always runs and always sends (or drops `tx`
+                        // while unwinding): bounded by the work.
+                        rx.await.unwrap_or_else(|_| {
+                            Err(TaskError::Worker("the CPU pool dropped the task".into()))
+                        })
                     })
-                })
-                .await
-            }
-        }));
+                    .await
+                }
+            },
+        ));
         // Every job has sent its result: the pool is idle and its threads end.
         drop(pool);
         Ok(StrategyRun {

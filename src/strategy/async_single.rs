@@ -38,10 +38,15 @@ impl Strategy for AsyncSingle {
             .build()
             .context("cannot start the tokio runtime")?;
         let client = ctx.async_client(plan, run_start_ns)?;
-        let outcomes = runtime.block_on(guard::run_bounded(&plan.specs, ctx.concurrency, |spec| {
-            let client = client.clone();
-            async move { http::run_async(&client, &spec).await }
-        }));
+        let outcomes = runtime.block_on(guard::run_bounded(
+            &plan.specs,
+            ctx.concurrency,
+            || client.session().stopped(),
+            |spec| {
+                let client = client.clone();
+                async move { http::run_async(&client, &spec).await }
+            },
+        ));
         Ok(StrategyRun {
             outcomes,
             ..StrategyRun::default()

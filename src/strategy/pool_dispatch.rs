@@ -65,6 +65,17 @@ pub(super) fn run_tasks(
     }
 
     while outcomes.len() < n {
+        // Ctrl-C: what was never sent fails here at once (cause
+        // `cancelled`); the workers answer for what they hold.
+        if next < n && crate::interrupt::requested() {
+            for spec in &plan.specs[next..] {
+                outcomes.push(TaskOutcome::failed(
+                    spec.id,
+                    TaskError::Cancelled("interrupted before it was sent to a worker".into()),
+                ));
+            }
+            next = n;
+        }
         if next == n && !closed {
             for i in 0..w {
                 set.close_input(i);

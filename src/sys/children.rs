@@ -1,28 +1,51 @@
-//! The worker processes alive now: registered when started, unregistered
-//! when reaped. The CPU sampler reads them (it cannot see inside
-//! strategies), and Ctrl-C forwards to them or, the second time, kills them.
+//! The child processes alive now (worker processes and the embedded
+//! server): registered when started, unregistered when reaped. The CPU
+//! sampler reads the workers (it cannot see inside strategies); Ctrl-C
+//! forwards to the workers or, the second time, kills and reaps every child
+//! before the process exits, so none outlives it.
 
 use std::sync::Mutex;
 
-/// Pids of worker processes started and not yet reaped.
-static LIVE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+/// What a child process is to concbench.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A worker process of a strategy: its CPU is the client's.
+    Worker,
+    /// The embedded mock server: its CPU is the server's.
+    Server,
+}
+
+/// Children started and not yet reaped.
+static LIVE: Mutex<Vec<(u32, Role)>> = Mutex::new(Vec::new());
 
 /// Pids of every worker process started and not yet reaped.
 pub fn live() -> Vec<u32> {
-    LIVE.lock().map(|v| v.clone()).unwrap_or_default()
+    LIVE.lock()
+        .map(|v| {
+            v.iter()
+                .filter(|(_, r)| *r == Role::Worker)
+                .map(|(p, _)| *p)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Records a started worker.
 pub fn register(pid: u32) {
+    register_as(pid, Role::Worker);
+}
+
+/// Records a started child of `role`.
+pub fn register_as(pid: u32, role: Role) {
     if let Ok(mut v) = LIVE.lock() {
-        v.push(pid);
+        v.push((pid, role));
     }
 }
 
-/// Forgets a reaped worker.
+/// Forgets a reaped child.
 pub fn unregister(pid: u32) {
     if let Ok(mut v) = LIVE.lock() {
-        v.retain(|&p| p != pid);
+        v.retain(|&(p, _)| p != pid);
     }
 }
 
@@ -35,7 +58,23 @@ pub fn signal_all(signal: libc::c_int) {
     }
 }
 
-/// Kills every live worker (the second Ctrl-C: no time to be polite).
-pub fn kill_all() {
-    signal_all(libc::SIGKILL);
+/// Kills every live child (workers and the server) and reaps it, so that
+/// none is left when this process exits (the second Ctrl-C: no time to be
+/// polite). Bounded: a SIGKILLed process always ends.
+pub fn kill_and_reap_all() {
+    let all: Vec<u32> = LIVE
+        .lock()
+        .map(|v| v.iter().map(|(p, _)| *p).collect())
+        .unwrap_or_default();
+    for &pid in &all {
+        // SAFETY: as in `signal_all`.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    }
+    for pid in all {
+        let mut status = 0;
+        // SAFETY: waitpid on our own child; if another thread reaped it
+        // first, it fails at once with ECHILD.
+        unsafe { libc::waitpid(pid as i32, &mut status, 0) };
+        unregister(pid);
+    }
 }

@@ -44,3 +44,38 @@ pub fn open_files_limit() -> u64 {
         .map(|(soft, _)| soft)
         .unwrap_or(0)
 }
+
+/// How a reaped child ended and what it used, from the kernel.
+#[derive(Debug, Clone, Copy)]
+pub struct Reaped {
+    pub status: std::process::ExitStatus,
+    /// Its whole life: exec, start-up and exit included, which its own
+    /// report (read before it exits) cannot see.
+    pub usage: crate::sys::rusage::Usage,
+}
+
+/// Reaps child `pid` with `wait4`: `None` while it runs (unless `block`,
+/// which waits for it). An error means it is not our child to reap (already
+/// reaped, or never ours).
+pub fn reap(pid: u32, block: bool) -> std::io::Result<Option<Reaped>> {
+    use std::os::unix::process::ExitStatusExt;
+    let mut status = 0;
+    // SAFETY: wait4 writes into the status and the zeroed rusage we own.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let flags = if block { 0 } else { libc::WNOHANG };
+    let got = loop {
+        let got = unsafe { libc::wait4(pid as i32, &mut status, flags, &mut ru) };
+        if got == -1 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        break got;
+    };
+    match got {
+        -1 => Err(std::io::Error::last_os_error()),
+        0 => Ok(None),
+        _ => Ok(Some(Reaped {
+            status: std::process::ExitStatus::from_raw(status),
+            usage: crate::sys::rusage::Usage::from_rusage(&ru),
+        })),
+    }
+}

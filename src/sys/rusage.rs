@@ -29,6 +29,11 @@ impl Usage {
         // SAFETY: getrusage writes into the zeroed struct we own.
         let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
         unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+        Self::from_rusage(&ru)
+    }
+
+    /// One process's kernel accounting.
+    pub fn from_rusage(ru: &libc::rusage) -> Self {
         let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
         Usage {
             cpu_user_s: tv(ru.ru_utime),

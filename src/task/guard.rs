@@ -132,8 +132,15 @@ impl Bounded {
 }
 
 /// Runs `task(spec)` for every spec on the current tokio runtime, at most
-/// `limit` at once (see [`Bounded`]); one outcome per spec.
-pub async fn run_bounded<F, Fut>(specs: &[TaskSpec], limit: usize, mut task: F) -> Vec<TaskOutcome>
+/// `limit` at once (see [`Bounded`]); one outcome per spec. Once `stopped`
+/// says why no task may start any more (Ctrl-C, the deadline), the rest
+/// fail with that cause at once, without a task each.
+pub async fn run_bounded<F, Fut>(
+    specs: &[TaskSpec],
+    limit: usize,
+    stopped: impl Fn() -> Option<TaskError>,
+    mut task: F,
+) -> Vec<TaskOutcome>
 where
     F: FnMut(TaskSpec) -> Fut,
     Fut: Future<Output = TaskOutcome> + Send + 'static,
@@ -142,6 +149,10 @@ where
     let mut outcomes = Vec::with_capacity(specs.len());
     let mut keep = |o| outcomes.push(o);
     for &spec in specs {
+        if let Some(why) = stopped() {
+            keep(TaskOutcome::failed(spec.id, why));
+            continue;
+        }
         slots.spawn_when_free(spec.id, task(spec), &mut keep).await;
     }
     slots.finish(&mut keep).await;
@@ -184,18 +195,23 @@ mod tests {
             .unwrap();
         let running = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let most = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let outcomes = rt.block_on(run_bounded(&specs, 3, |spec| {
-            let (running, most) = (running.clone(), most.clone());
-            async move {
-                use std::sync::atomic::Ordering::SeqCst;
-                let now = running.fetch_add(1, SeqCst) + 1;
-                most.fetch_max(now, SeqCst);
-                tokio::task::yield_now().await;
-                running.fetch_sub(1, SeqCst);
-                assert_ne!(spec.id, 3, "task 3 breaks");
-                done(spec.id)
-            }
-        }));
+        let outcomes = rt.block_on(run_bounded(
+            &specs,
+            3,
+            || None,
+            |spec| {
+                let (running, most) = (running.clone(), most.clone());
+                async move {
+                    use std::sync::atomic::Ordering::SeqCst;
+                    let now = running.fetch_add(1, SeqCst) + 1;
+                    most.fetch_max(now, SeqCst);
+                    tokio::task::yield_now().await;
+                    running.fetch_sub(1, SeqCst);
+                    assert_ne!(spec.id, 3, "task 3 breaks");
+                    done(spec.id)
+                }
+            },
+        ));
         assert_eq!(outcomes.len(), 10);
         assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 3);
         let broken: Vec<&TaskOutcome> = outcomes.iter().filter(|o| o.result.is_err()).collect();
@@ -206,6 +222,38 @@ mod tests {
             err.contains("panicked") && err.contains("task 3 breaks"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn once_stopped_the_remaining_tasks_fail_with_the_cause_without_running() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let ran = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = ran.clone();
+        let outcomes = rt.block_on(run_bounded(
+            &specs(100),
+            4,
+            || {
+                (count.load(std::sync::atomic::Ordering::SeqCst) >= 10)
+                    .then(|| TaskError::Cancelled("stop".into()))
+            },
+            |spec| {
+                let ran = ran.clone();
+                async move {
+                    ran.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    done(spec.id)
+                }
+            },
+        ));
+        assert_eq!(outcomes.len(), 100);
+        let cancelled = outcomes.iter().filter(|o| o.result.is_err()).count();
+        let ran = ran.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(ran + cancelled, 100);
+        assert!(ran < 20, "{ran} tasks ran after the stop");
+        let mut ids: Vec<u64> = outcomes.iter().map(|o| o.id).collect();
+        ids.sort();
+        assert_eq!(ids, (0..100).collect::<Vec<_>>());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use super::config::{WorkerSpawn, WORKER_SUBCOMMAND};
 use super::protocol::{self as ipc, FromWorker, ToWorker, PROTOCOL_VERSION};
 use crate::sys::children::{register, unregister};
-use crate::sys::process::EXE_ENV;
+use crate::sys::process::{reap, EXE_ENV};
 use crate::sys::rusage::Usage;
 
 /// What the parent hears from its workers.
@@ -45,7 +45,14 @@ struct Worker {
     pid: u32,
     child: Child,
     stdin: Option<BufWriter<ChildStdin>>,
+    /// Its output ended (it exited or crashed).
     gone: bool,
+    /// Reaped (by `wait4`): its pid is no longer ours to signal.
+    reaped: bool,
+    /// What it said it used, in its last message.
+    reported: Option<Usage>,
+    /// What the kernel says it used, whole life, once reaped.
+    kernel: Option<Usage>,
 }
 
 /// A set of running workers: their inputs, one event stream from all their
@@ -55,7 +62,6 @@ pub struct WorkerSet {
     events: Receiver<RawEvent>,
     /// Process group of the set (the first worker's pid).
     pgid: i32,
-    usage: Usage,
 }
 
 /// How long a starting worker may take to say `Ready`.
@@ -69,7 +75,6 @@ impl WorkerSet {
             workers: Vec::with_capacity(n),
             events: rx,
             pgid: 0,
-            usage: Usage::default(),
         };
         for i in 0..n {
             let mut cmd = Command::new(&spec.exe);
@@ -97,6 +102,9 @@ impl WorkerSet {
                 child,
                 stdin,
                 gone: false,
+                reaped: false,
+                reported: None,
+                kernel: None,
             });
             let tx = tx.clone();
             std::thread::Builder::new()
@@ -128,6 +136,14 @@ impl WorkerSet {
         }
         drop(tx);
         set.await_ready(&spec.exe)?;
+        // A Ctrl-C forwarded before these workers were registered never
+        // reached them: forward it now (they handle SIGINT once ready).
+        if crate::interrupt::requested() {
+            for w in &set.workers {
+                // SAFETY: kill(2) on our own, unreaped child.
+                unsafe { libc::kill(w.pid as i32, libc::SIGINT) };
+            }
+        }
         Ok(set)
     }
 
@@ -219,8 +235,8 @@ impl WorkerSet {
     fn handle(&mut self, raw: RawEvent) -> Option<Event> {
         match raw {
             RawEvent::Msg(_, FromWorker::Ready { .. }) => None,
-            RawEvent::Msg(_, FromWorker::Usage(u)) => {
-                self.usage.add(&u);
+            RawEvent::Msg(i, FromWorker::Usage(u)) => {
+                self.workers[i].reported = Some(u);
                 None
             }
             RawEvent::Msg(i, msg) => Some(Event::Msg(i, msg)),
@@ -247,9 +263,12 @@ impl WorkerSet {
     fn reap_worker(w: &mut Worker) -> String {
         let deadline = Instant::now() + Duration::from_secs(2);
         loop {
-            match w.child.try_wait() {
-                Ok(Some(status)) => {
+            match reap(w.pid, false) {
+                Ok(Some(done)) => {
                     use std::os::unix::process::ExitStatusExt;
+                    w.reaped = true;
+                    w.kernel = Some(done.usage);
+                    let status = done.status;
                     return match (status.code(), status.signal()) {
                         (Some(0), _) => format!("worker {} exited", w.pid),
                         (Some(c), _) => format!("worker {} exited with code {c}", w.pid),
@@ -260,10 +279,17 @@ impl WorkerSet {
                 Ok(None) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(2))
                 }
-                _ => {
+                Ok(None) => {
                     let _ = w.child.kill();
-                    let _ = w.child.wait();
+                    if let Ok(Some(done)) = reap(w.pid, true) {
+                        w.kernel = Some(done.usage);
+                    }
+                    w.reaped = true;
                     return format!("worker {} closed its output and was killed", w.pid);
+                }
+                Err(e) => {
+                    w.reaped = true;
+                    return format!("worker {} could not be reaped: {e}", w.pid);
                 }
             }
         }
@@ -286,7 +312,14 @@ impl WorkerSet {
                 self.reap(i);
             }
         }
-        let mut usage = self.usage;
+        // The kernel's count of each worker's whole life; its own report
+        // (which misses its start-up and exit) only where the kernel's is missing.
+        let mut usage = Usage::default();
+        for w in &self.workers {
+            if let Some(u) = w.kernel.or(w.reported) {
+                usage.add(&u);
+            }
+        }
         usage.processes = self.workers.len() as u64;
         usage
     }
@@ -295,17 +328,17 @@ impl WorkerSet {
 impl Drop for WorkerSet {
     fn drop(&mut self) {
         // Normal ends have reaped everyone already; this is for panics and errors.
-        let live = self
-            .workers
-            .iter_mut()
-            .any(|w| matches!(w.child.try_wait(), Ok(None)));
+        let live = self.workers.iter().any(|w| !w.reaped);
         if live && self.pgid > 0 {
-            // SAFETY: kill(2) on our own workers' process group.
+            // SAFETY: kill(2) on our own workers' process group, some of
+            // which are not reaped yet (so the group still exists).
             unsafe { libc::kill(-self.pgid, libc::SIGKILL) };
         }
-        for w in &mut self.workers {
+        for w in self.workers.iter_mut().filter(|w| !w.reaped) {
             let _ = w.child.kill();
-            let _ = w.child.wait();
+            // Bounded: a SIGKILLed process always ends.
+            let _ = reap(w.pid, true);
+            w.reaped = true;
             unregister(w.pid);
         }
     }

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::error::UsageError;
 
-pub use plan::{Bound, TaskPlan, Verification};
+pub use plan::{Bound, TaskPlan, Verification, Verify};
 
 /// How much CPU work each task does over its response body.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

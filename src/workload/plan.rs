@@ -3,11 +3,28 @@
 //!
 //! Latencies are drawn here, by the client, from the workload's seed, and sent
 //! with each request: every strategy faces exactly the same latencies, so the
-//! bound is known exactly. Expected body checksums and CPU results are
-//! computed once per plan (in parallel, outside any measured window), so every
-//! strategy's every byte and every CPU result is checked.
+//! bound is known exactly.
+//!
+//! What is verified, after each strategy's run and outside its measured
+//! window (nothing is computed before the first request):
+//! - every task has exactly one outcome (none missing, none twice, none
+//!   unknown);
+//! - every completed task's body has the planned length and checksum (the
+//!   body is a deterministic function of (seed, id, bytes); recomputing its
+//!   checksum costs a few µs per 16 KiB);
+//! - the CPU result of every completed task ([`Verify::All`]) or of a
+//!   deterministic sample of the tasks ([`Verify::Sample`]): recomputing a
+//!   CPU result costs as much as the task's CPU work, so checking all of
+//!   them would double every run. [`Verify::Auto`], the default, checks all
+//!   of them while that costs at most [`AUTO_BUDGET_S`] of CPU, and a sample
+//!   worth that much beyond. Each expected result is computed once per plan,
+//!   in parallel, and shared by every strategy and round. A strategy that
+//!   skipped CPU work on tasks outside the sample would still show it: its
+//!   measured CPU would fall short of the plan's (the row's
+//!   `cpu_below_work` flag).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use mock_server::payload;
 use mock_server::rng::SplitMix64;
@@ -18,14 +35,76 @@ use crate::task::{kernel, TaskOutcome, TaskSpec};
 
 use super::{CpuWork, Workload};
 
-/// What a task must return for its work to count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Expected {
-    body_checksum: u64,
-    cpu_result: u64,
+/// How many CPU results are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Verify {
+    /// Every completed task's.
+    All,
+    /// Those of a deterministic sample of this fraction of the tasks (0 < F ≤ 1).
+    Sample(f64),
+    /// All while that costs at most [`AUTO_BUDGET_S`] of CPU, else a sample
+    /// worth that much (at least 100 tasks, or 0.1% of them).
+    #[default]
+    Auto,
 }
 
-/// The tasks of a run, and what each must produce.
+/// CPU seconds `--verify auto` may spend recomputing CPU results, per plan.
+pub const AUTO_BUDGET_S: f64 = 1.0;
+
+impl Verify {
+    /// The fraction of tasks whose CPU result is checked, for a plan of
+    /// `tasks` tasks of `cpu_s` CPU each.
+    pub fn fraction(self, tasks: usize, cpu_s: f64) -> f64 {
+        match self {
+            Verify::All => 1.0,
+            Verify::Sample(f) => f.clamp(0.0, 1.0),
+            Verify::Auto => {
+                let total_s = tasks as f64 * cpu_s;
+                if total_s <= AUTO_BUDGET_S {
+                    1.0
+                } else {
+                    let floor = (100.0 / tasks.max(1) as f64).min(1.0).max(0.001);
+                    (AUTO_BUDGET_S / total_s).max(floor).min(1.0)
+                }
+            }
+        }
+    }
+
+    /// How it is written on the command line and in reports.
+    pub fn name(self) -> String {
+        match self {
+            Verify::All => "all".into(),
+            Verify::Sample(f) => format!("sample:{f}"),
+            Verify::Auto => "auto".into(),
+        }
+    }
+}
+
+impl std::str::FromStr for Verify {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "all" => Ok(Verify::All),
+            "auto" => Ok(Verify::Auto),
+            other => {
+                let f = other
+                    .strip_prefix("sample:")
+                    .and_then(|f| f.parse::<f64>().ok())
+                    .filter(|f| *f > 0.0 && *f <= 1.0)
+                    .ok_or_else(|| {
+                        format!(
+                            "'{other}' is not a verification; use all, auto or sample:F with \
+                             0 < F <= 1 (e.g. sample:0.05)"
+                        )
+                    })?;
+                Ok(Verify::Sample(f))
+            }
+        }
+    }
+}
+
+/// The tasks of a run, and how their outcomes are checked.
 #[derive(Debug, Clone)]
 pub struct TaskPlan {
     /// Seed sent with every request: the server derives the body from (seed, id).
@@ -33,7 +112,12 @@ pub struct TaskPlan {
     pub specs: Vec<TaskSpec>,
     /// Calibrated kernel speed, to turn units into CPU seconds for the bound.
     pub units_per_us: f64,
-    expected: Vec<Expected>,
+    /// The fraction of tasks whose CPU result is checked (see the module docs).
+    pub cpu_checked_fraction: f64,
+    /// Expected CPU results of the checked tasks computed so far, by id:
+    /// computed when first needed and shared by every strategy and round
+    /// (and by clones of the plan).
+    cpu_expected: Arc<Mutex<HashMap<u64, u64>>>,
 }
 
 /// The physical lower bound of a plan's wall time and its terms.
@@ -58,12 +142,19 @@ pub struct Verification {
     pub failures: BTreeMap<String, u64>,
     /// The first failure in task order, in words, for the error line.
     pub first_failure: Option<String>,
+    /// Of the tasks that verified, those whose CPU result was recomputed and matched.
+    pub tasks_cpu_checked: u64,
 }
 
 impl TaskPlan {
     /// Expands a validated workload into tasks; `units_per_us` comes from
-    /// [`kernel::calibrate`].
+    /// [`kernel::calibrate`]. CPU results are checked as [`Verify::Auto`] says.
     pub fn build(workload: &Workload, units_per_us: f64) -> Self {
+        Self::build_verified(workload, units_per_us, Verify::Auto)
+    }
+
+    /// [`Self::build`], checking CPU results as `verify` says.
+    pub fn build_verified(workload: &Workload, units_per_us: f64, verify: Verify) -> Self {
         let mut rng = SplitMix64::new(workload.seed);
         let cpu_units = match workload.cpu {
             CpuWork::Units(u) => u,
@@ -77,24 +168,48 @@ impl TaskPlan {
                 cpu_units,
             })
             .collect();
-        let seed = workload.seed;
-        let expected = specs
-            .par_iter()
-            .map(|s| {
-                let body = payload::generate(seed, s.id, s.bytes);
-                let body_checksum = payload::checksum(&body);
-                Expected {
-                    body_checksum,
-                    cpu_result: kernel::cpu_work(&body, s.cpu_units, body_checksum),
-                }
-            })
-            .collect();
+        let cpu_s = cpu_units as f64 / units_per_us.max(f64::MIN_POSITIVE) / 1e6;
         Self {
-            seed,
+            seed: workload.seed,
+            cpu_checked_fraction: verify.fraction(specs.len(), cpu_s),
             specs,
             units_per_us,
-            expected,
+            cpu_expected: Default::default(),
         }
+    }
+
+    /// Whether task `id`'s CPU result is checked: a draw from (seed, id), so
+    /// the sample is the same for every strategy and every run of the plan.
+    pub fn cpu_checked(&self, id: u64) -> bool {
+        if self.cpu_checked_fraction >= 1.0 {
+            return true;
+        }
+        let draw = SplitMix64::new(self.seed ^ id.wrapping_mul(0xD1B5_4A32_D192_ED03)).next_u64();
+        (draw as f64) < self.cpu_checked_fraction * u64::MAX as f64
+    }
+
+    /// The expected CPU results of the checked tasks among `ids`, computing
+    /// (in parallel) those not known yet.
+    fn expected_cpu(&self, ids: &[u64]) -> HashMap<u64, u64> {
+        let todo: Vec<u64> = {
+            let known = self.cpu_expected.lock().expect("expected results");
+            ids.iter()
+                .copied()
+                .filter(|id| !known.contains_key(id) && self.cpu_checked(*id))
+                .collect()
+        };
+        let fresh: Vec<(u64, u64)> = todo
+            .par_iter()
+            .filter_map(|&id| {
+                let s = self.specs.get(id as usize)?;
+                let body = payload::generate(self.seed, s.id, s.bytes);
+                let checksum = payload::checksum(&body);
+                Some((id, kernel::cpu_work(&body, s.cpu_units, checksum)))
+            })
+            .collect();
+        let mut all = self.cpu_expected.lock().expect("expected results");
+        all.extend(fresh);
+        all.clone()
     }
 
     /// The lower bound for a strategy that keeps at most `in_flight` requests
@@ -133,36 +248,24 @@ impl TaskPlan {
                 None => failures.push((o.id, "unknown_task", "is not in the plan".into())),
             }
         }
-        for (i, slot) in seen.iter().enumerate() {
-            let spec = &self.specs[i];
-            let exp = &self.expected[i];
-            let verdict: Result<(), (&'static str, String)> = match slot {
-                None => Err(("missing", "has no outcome".into())),
-                Some(o) => match &o.result {
-                    Err(e) => Err((e.cause(), e.to_string())),
-                    Ok(c) if c.body_len != spec.bytes => Err((
-                        "length_mismatch",
-                        format!("body was {} bytes, expected {}", c.body_len, spec.bytes),
-                    )),
-                    Ok(c) if c.body_checksum != exp.body_checksum => Err((
-                        "checksum_mismatch",
-                        format!(
-                            "body checksum {:016x} differs from the expected {:016x}",
-                            c.body_checksum, exp.body_checksum
-                        ),
-                    )),
-                    Ok(c) if c.cpu_result != exp.cpu_result => Err((
-                        "cpu_mismatch",
-                        format!(
-                            "CPU result {:016x} differs from the expected {:016x}",
-                            c.cpu_result, exp.cpu_result
-                        ),
-                    )),
-                    Ok(_) => Ok(()),
-                },
-            };
+        let completed: Vec<u64> = seen
+            .iter()
+            .flatten()
+            .filter(|o| o.result.is_ok())
+            .map(|o| o.id)
+            .collect();
+        let cpu = self.expected_cpu(&completed);
+        let verdicts: Vec<Result<bool, (&'static str, String)>> = seen
+            .par_iter()
+            .enumerate()
+            .map(|(i, slot)| self.verdict(&self.specs[i], *slot, cpu.get(&(i as u64)).copied()))
+            .collect();
+        for (i, verdict) in verdicts.into_iter().enumerate() {
             match verdict {
-                Ok(()) => v.tasks_ok += 1,
+                Ok(cpu_checked) => {
+                    v.tasks_ok += 1;
+                    v.tasks_cpu_checked += cpu_checked as u64;
+                }
                 Err((cause, msg)) => failures.push((i as u64, cause, msg)),
             }
         }
@@ -175,6 +278,50 @@ impl TaskPlan {
             }
         }
         v
+    }
+
+    /// One task's verdict: Ok(whether its CPU result was checked), or why it failed.
+    fn verdict(
+        &self,
+        spec: &TaskSpec,
+        outcome: Option<&TaskOutcome>,
+        cpu_expected: Option<u64>,
+    ) -> Result<bool, (&'static str, String)> {
+        let o = outcome.ok_or(("missing", "has no outcome".to_string()))?;
+        let c = o.result.as_ref().map_err(|e| (e.cause(), e.to_string()))?;
+        if c.body_len != spec.bytes {
+            return Err((
+                "length_mismatch",
+                format!("body was {} bytes, expected {}", c.body_len, spec.bytes),
+            ));
+        }
+        let body_checksum = payload::expected_checksum(self.seed, spec.id, spec.bytes);
+        if c.body_checksum != body_checksum {
+            return Err((
+                "checksum_mismatch",
+                format!(
+                    "body checksum {:016x} differs from the expected {body_checksum:016x}",
+                    c.body_checksum
+                ),
+            ));
+        }
+        match cpu_expected {
+            Some(cpu) if c.cpu_result != cpu => Err((
+                "cpu_mismatch",
+                format!(
+                    "CPU result {:016x} differs from the expected {cpu:016x}",
+                    c.cpu_result
+                ),
+            )),
+            Some(_) => Ok(true),
+            None => Ok(false),
+        }
+    }
+
+    /// CPU work of one task (the first; every task does the same), in seconds.
+    pub fn cpu_per_task_s(&self) -> f64 {
+        let units = self.specs.first().map(|s| s.cpu_units).unwrap_or(0);
+        units as f64 / self.units_per_us.max(f64::MIN_POSITIVE) / 1e6
     }
 
     /// Total latency of the plan (Σ l_i), in seconds.
@@ -279,5 +426,60 @@ mod tests {
         assert!((b.longest_task_s - 0.012).abs() < 1e-9);
         assert_eq!(b.ideal_s, b.io_s);
         assert_eq!(p.bound(1000, 2).ideal_s, p.bound(1000, 2).cpu_s);
+    }
+
+    #[test]
+    fn a_sampled_plan_checks_the_cpu_results_of_its_sample_only_and_every_body() {
+        let w = Workload {
+            tasks: 2000,
+            latency: "0".parse().unwrap(),
+            bytes: 64,
+            cpu: CpuWork::Units(10),
+            concurrency: 2,
+            seed: 3,
+        };
+        let p = TaskPlan::build_verified(&w, 100.0, Verify::Sample(0.1));
+        let sampled: Vec<u64> = (0..2000).filter(|&id| p.cpu_checked(id)).collect();
+        // About a tenth, the same draw every time.
+        assert!((150..250).contains(&sampled.len()), "{}", sampled.len());
+        let again = TaskPlan::build_verified(&w, 100.0, Verify::Sample(0.1));
+        assert!((0..2000).all(|id| p.cpu_checked(id) == again.cpu_checked(id)));
+        let mut o = honest(&p);
+        let v = p.verify(&o);
+        assert_eq!(
+            (v.tasks_ok, v.tasks_cpu_checked),
+            (2000, sampled.len() as u64)
+        );
+        // A wrong CPU result outside the sample is not seen; inside it is.
+        let outside = (0..2000).find(|id| !p.cpu_checked(*id)).unwrap() as usize;
+        let inside = sampled[0] as usize;
+        for i in [outside, inside] {
+            if let Ok(c) = &mut o[i].result {
+                c.cpu_result ^= 1;
+            }
+        }
+        // A wrong body is seen wherever it is.
+        if let Ok(c) = &mut o[outside + 1].result {
+            c.body_checksum ^= 1;
+        }
+        let v = p.verify(&o);
+        assert_eq!(v.failures.get("cpu_mismatch"), Some(&1));
+        assert_eq!(v.failures.get("checksum_mismatch"), Some(&1));
+    }
+
+    #[test]
+    fn auto_checks_every_cpu_result_of_a_small_plan_and_a_sample_of_a_big_one() {
+        assert_eq!(Verify::Auto.fraction(200, 0.001), 1.0);
+        // 20k tasks of 1 ms: 20 s of CPU; 1 s of checks is 5% of them.
+        assert!((Verify::Auto.fraction(20_000, 0.001) - 0.05).abs() < 1e-9);
+        // Never fewer than 0.1% of the tasks.
+        assert_eq!(Verify::Auto.fraction(1_000_000, 0.001), 0.001);
+        assert_eq!(Verify::All.fraction(1_000_000, 1.0), 1.0);
+        assert_eq!("sample:0.25".parse::<Verify>(), Ok(Verify::Sample(0.25)));
+        assert!("sample:0"
+            .parse::<Verify>()
+            .unwrap_err()
+            .contains("sample:F"));
+        assert!("most".parse::<Verify>().is_err());
     }
 }
