@@ -47,10 +47,17 @@ pub const EXE: &str = env!("CARGO_BIN_EXE_concbench");
 
 /// A tag unique to one CLI run: its processes (workers, embedded server)
 /// inherit it as `CONCBENCH_TEST_TAG`, so `/proc` finds every one of them.
+///
+/// Unique per call, not only per test process: tests running at once in one
+/// test binary must never find (or kill) each other's processes. The pid
+/// tells test processes apart, the counter the calls within one, and the
+/// clock earlier processes that had the same pid.
 pub fn tag() -> String {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     format!(
-        "{}-{}",
+        "{}-{}-{}",
         std::process::id(),
+        CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
