@@ -1,6 +1,6 @@
-//! Shared set-up for the integration tests: a real mock server on port 0 and
-//! small workloads.
-#![allow(dead_code)]
+//! Shared set-up of both test binaries (`tests/integration/`, where every
+//! helper is used, and `tests/measurement.rs`): a real mock server on port 0,
+//! small workloads, concbench runs as a user meets them.
 
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -185,6 +185,7 @@ pub fn fresh_dir(name: &str) -> std::path::PathBuf {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkAnswer {
     /// The right body at once, whatever `latency_us` asks: a server the bound does not describe.
+    #[allow(dead_code)] // by measurement.rs only, not the integration binary
     Impatient,
     /// Promises the whole body, sends half of it, then closes the connection.
     Truncated,

@@ -6,7 +6,7 @@
 //! is missing from the newest complete report and synthesises a timeline, so
 //! the charts are drawn from the real figures.
 //!
-//! `CONCBENCH_CHARTS_OUT=/some/dir cargo test --test charts` keeps the charts
+//! `CONCBENCH_CHARTS_OUT=/some/dir cargo test --test integration charts::` keeps the charts
 //! of the reference reports in that directory, to look at them.
 
 use std::path::{Path, PathBuf};

@@ -2,8 +2,6 @@
 //! checksum verifies, broken responses fail the run, latencies are honoured,
 //! and the report's figures obey their invariants.
 
-mod common;
-
 use std::time::Duration;
 
 use concbench::runner::run_workload;
@@ -12,6 +10,8 @@ use concbench::workload::CpuWork;
 use mock_server::payload;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, Request, Respond, ResponseTemplate};
+
+use crate::common;
 
 const BOTH: &[StrategyKind] = &[StrategyKind::Sequential, StrategyKind::Async];
 

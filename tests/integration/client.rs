@@ -3,14 +3,14 @@
 //! with the rest counted as `deadline`, and the timeout turns a server that
 //! never answers into failures with cause `timeout` instead of a hung run.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use concbench::client::ClientPolicy;
 use concbench::runner::{run_workload, RunOptions};
 use concbench::strategy::StrategyKind;
 use mock_server::{Faults, MockServer, ServerConfig};
+
+use crate::common;
 
 /// One strategy of each family.
 const FAMILIES: &[StrategyKind] = &[

@@ -4,8 +4,6 @@
 //! (seed, task, attempt), so [`Faults::decide`] tells in advance which
 //! attempt of which task meets which fault.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -15,6 +13,8 @@ use concbench::runner::{run_workload, RunOptions};
 use concbench::strategy::StrategyKind;
 use concbench::workload::Workload;
 use mock_server::{Fault, Faults, MockServer, Rate, RateLimit, ServerConfig, ServerHandle};
+
+use crate::common;
 
 /// One strategy of each family.
 const FAMILIES: &[StrategyKind] = &[

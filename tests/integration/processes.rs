@@ -6,14 +6,12 @@
 //! embedded server inherit it, so `/proc/*/environ` finds every process the
 //! run started, even after the parent is gone and they were re-parented.
 
-mod common;
-
 use std::time::{Duration, Instant};
-
-use common::{assert_nothing_left, spawn_tagged, tag, wait_for_workers};
 
 use concbench::runner::run_workload;
 use concbench::strategy::{Schedule, StrategyKind};
+
+use crate::common::{self, assert_nothing_left, spawn_tagged, tag, wait_for_workers};
 
 const PROCESS_KINDS: &[StrategyKind] = &[
     StrategyKind::ProcessPerTask,

@@ -2,12 +2,10 @@
 //! exit code 2, a run prints the JSON contract, and the embedded server never
 //! outlives the run.
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{concbench, EXE};
+use crate::common::{self, concbench, EXE};
 
 /// A loopback port nothing listens on.
 fn closed_port() -> u16 {

@@ -1,14 +1,14 @@
 //! The results files keep their contract: `reports/schema.json` is the schema
 //! the code produces, and real results (a run and a sweep) validate against it.
 
-mod common;
-
 use std::collections::BTreeMap;
 
 use concbench::results::{self, ResultsFile};
 use concbench::runner::run_workload;
 use concbench::strategy::StrategyKind;
 use concbench::sweep::{SweepCell, SweepReport};
+
+use crate::common;
 
 fn committed_schema() -> serde_json::Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/reports/schema.json");
