@@ -105,13 +105,26 @@ pub fn spawn_tagged(tag: &str, args: &[&str], extra_env: &[(&str, &str)]) -> Chi
     cmd.spawn().unwrap()
 }
 
-/// Waits until at least `n` tagged workers run.
+/// Whether process `pid` has a thread called `name`.
+fn has_thread(pid: u32, name: &str) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().any(|t| {
+        std::fs::read_to_string(t.path().join("comm")).is_ok_and(|comm| comm.trim_end() == name)
+    })
+}
+
+/// Waits until at least `n` tagged workers run and handle SIGINT (their
+/// `signals` thread exists). A worker only just started would die of a
+/// forwarded Ctrl-C and fail the pool's start-up: that is not the
+/// interruption a test here means.
 pub fn wait_for_workers(tag: &str, n: usize) -> Vec<u32> {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let workers: Vec<u32> = tagged(tag)
             .into_iter()
-            .filter(|(_, cmd)| cmd.contains("__worker"))
+            .filter(|(pid, cmd)| cmd.contains("__worker") && has_thread(*pid, "signals"))
             .map(|(pid, _)| pid)
             .collect();
         if workers.len() >= n {
