@@ -3,11 +3,33 @@
 //! small workloads, concbench runs as a user meets them.
 
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use concbench::runner::{RunOptions, Target};
 use concbench::workload::{CpuWork, Workload};
 use mock_server::{MockServer, ServerConfig, ServerHandle};
+
+/// The machine's cores, as the tests of one binary share them (they run in
+/// parallel threads): see [`busy_cores`] and [`quiet_cores`].
+static CORES: RwLock<()> = RwLock::new(());
+
+/// Held by a test that keeps a core or more busy for about a second or
+/// longer (CPU work in worker processes, chart rendering, property tests,
+/// every strategy with pools of one worker per core). Any number of them
+/// may run at once, never beside a [`quiet_cores`] test.
+pub fn busy_cores() -> RwLockReadGuard<'static, ()> {
+    CORES.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Held by a test whose assertions are about time: latencies, CPU work
+/// calibrated at the start of a run, rates, deadlines, a stop within a
+/// second. It runs beside no [`busy_cores`] test and no other quiet one, so
+/// what it measures is its own (a busy neighbour starves the calibration or
+/// the server's timers and the figures drift).
+pub fn quiet_cores() -> RwLockWriteGuard<'static, ()> {
+    CORES.write().unwrap_or_else(|e| e.into_inner())
+}
 
 /// A real mock server in this process, on a free loopback port.
 pub fn server() -> ServerHandle {

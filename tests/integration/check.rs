@@ -6,6 +6,8 @@
 
 use std::process::Command;
 
+use crate::common;
+
 const EXE: &str = env!("CARGO_BIN_EXE_concbench");
 
 fn tmp(name: &str) -> std::path::PathBuf {
@@ -32,6 +34,7 @@ fn check(baseline: &std::path::Path, extra: &[&str]) -> std::process::Output {
 
 #[test]
 fn the_gate_fails_against_a_baseline_this_machine_cannot_reach() {
+    let _cores = common::busy_cores();
     let path = tmp("unreachable.json");
     // First a real baseline from this machine, then make one metric impossible.
     let out = check(&path, &["--update-baseline"]);

@@ -240,6 +240,7 @@ fn a_rate_limited_server_is_survived_by_honouring_retry_after() {
 
 #[test]
 fn a_client_rate_under_the_server_limit_meets_no_429() {
+    let _cores = common::quiet_cores();
     let limit = RateLimit {
         rate: "200/s".parse::<Rate>().unwrap(),
         burst: 10,

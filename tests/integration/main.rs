@@ -5,7 +5,10 @@
 //!   (`common::tag`) and are found by it, never as "children of this
 //!   process"; signals go to those pids only;
 //! - no test sets environment variables, the current directory or signal
-//!   handlers of this process, and no two tests write the same temporary path.
+//!   handlers of this process, and no two tests write the same temporary path;
+//! - the cores are shared by rule: a test whose assertions are about time
+//!   holds `common::quiet_cores()`, one that keeps cores busy for a second or
+//!   more holds `common::busy_cores()`, and the two never run side by side.
 //!
 //! `tests/measurement.rs` is a binary of its own: it reads the whole
 //! process's CPU from `/proc/self/stat`.

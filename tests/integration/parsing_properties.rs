@@ -33,6 +33,8 @@ use mock_server::LatencyDist;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
+use crate::common;
+
 /// Cases per property.
 const CASES: u32 = 2_000;
 
@@ -42,6 +44,7 @@ where
     S: Strategy,
     S::Value: Debug,
 {
+    let _cores = common::busy_cores();
     let mut runner = TestRunner::new(Config {
         cases: CASES,
         failure_persistence: None,

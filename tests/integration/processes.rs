@@ -22,6 +22,7 @@ const PROCESS_KINDS: &[StrategyKind] = &[
 
 #[test]
 fn process_strategies_verify_every_checksum_and_count_their_children() {
+    let _cores = common::busy_cores();
     let server = common::server();
     let w = common::small(30, "uniform:1ms..3ms");
     for schedule in [Schedule::Dynamic, Schedule::Static] {
@@ -121,6 +122,7 @@ fn process_pool_leaves_no_worker_after_sigkill() {
 
 #[test]
 fn process_pool_leaves_no_worker_after_ctrl_c() {
+    let _cores = common::quiet_cores();
     let tag = tag();
     let mut child = spawn_tagged(&tag, LONG_POOL, &[]);
     wait_for_workers(&tag, 2);
@@ -140,6 +142,7 @@ fn process_pool_leaves_no_worker_after_ctrl_c() {
 
 #[test]
 fn a_worker_killed_mid_run_fails_its_tasks_and_the_run_ends() {
+    let _cores = common::busy_cores();
     // CPU workers of async-process-pool only hold jobs while they compute: give
     // them enough CPU work that the killed one surely holds some.
     for (strategy, cpu) in [
