@@ -63,7 +63,7 @@ impl Verify {
                 if total_s <= AUTO_BUDGET_S {
                     1.0
                 } else {
-                    let floor = (100.0 / tasks.max(1) as f64).min(1.0).max(0.001);
+                    let floor = (100.0 / tasks.max(1) as f64).clamp(0.001, 1.0);
                     (AUTO_BUDGET_S / total_s).max(floor).min(1.0)
                 }
             }

@@ -1,13 +1,35 @@
-//! Shared set-up for the integration tests: a real mock server on port 0 and
-//! small workloads.
-#![allow(dead_code)]
+//! Shared set-up of both test binaries (`tests/integration/`, where every
+//! helper is used, and `tests/measurement.rs`): a real mock server on port 0,
+//! small workloads, concbench runs as a user meets them.
 
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use concbench::bench::{RunOptions, Target};
 use concbench::workload::{CpuWork, Workload};
 use mock_server::{MockServer, ServerConfig, ServerHandle};
+
+/// The machine's cores, as the tests of one binary share them (they run in
+/// parallel threads): see [`busy_cores`] and [`quiet_cores`].
+static CORES: RwLock<()> = RwLock::new(());
+
+/// Held by a test that keeps a core or more busy for about a second or
+/// longer (CPU work in worker processes, chart rendering, property tests,
+/// every strategy with pools of one worker per core). Any number of them
+/// may run at once, never beside a [`quiet_cores`] test.
+pub fn busy_cores() -> RwLockReadGuard<'static, ()> {
+    CORES.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Held by a test whose assertions are about time: latencies, CPU work
+/// calibrated at the start of a run, rates, deadlines, a stop within a
+/// second. It runs beside no [`busy_cores`] test and no other quiet one, so
+/// what it measures is its own (a busy neighbour starves the calibration or
+/// the server's timers and the figures drift).
+pub fn quiet_cores() -> RwLockWriteGuard<'static, ()> {
+    CORES.write().unwrap_or_else(|e| e.into_inner())
+}
 
 /// A real mock server in this process, on a free loopback port.
 pub fn server() -> ServerHandle {
@@ -47,10 +69,17 @@ pub const EXE: &str = env!("CARGO_BIN_EXE_concbench");
 
 /// A tag unique to one CLI run: its processes (workers, embedded server)
 /// inherit it as `CONCBENCH_TEST_TAG`, so `/proc` finds every one of them.
+///
+/// Unique per call, not only per test process: tests running at once in one
+/// test binary must never find (or kill) each other's processes. The pid
+/// tells test processes apart, the counter the calls within one, and the
+/// clock earlier processes that had the same pid.
 pub fn tag() -> String {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     format!(
-        "{}-{}",
+        "{}-{}-{}",
         std::process::id(),
+        CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -98,13 +127,26 @@ pub fn spawn_tagged(tag: &str, args: &[&str], extra_env: &[(&str, &str)]) -> Chi
     cmd.spawn().unwrap()
 }
 
-/// Waits until at least `n` tagged workers run.
+/// Whether process `pid` has a thread called `name`.
+fn has_thread(pid: u32, name: &str) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().any(|t| {
+        std::fs::read_to_string(t.path().join("comm")).is_ok_and(|comm| comm.trim_end() == name)
+    })
+}
+
+/// Waits until at least `n` tagged workers run and handle SIGINT (their
+/// `signals` thread exists). A worker only just started would die of a
+/// forwarded Ctrl-C and fail the pool's start-up: that is not the
+/// interruption a test here means.
 pub fn wait_for_workers(tag: &str, n: usize) -> Vec<u32> {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let workers: Vec<u32> = tagged(tag)
             .into_iter()
-            .filter(|(_, cmd)| cmd.contains("__worker"))
+            .filter(|(pid, cmd)| cmd.contains("__worker") && has_thread(*pid, "signals"))
             .map(|(pid, _)| pid)
             .collect();
         if workers.len() >= n {
@@ -178,6 +220,7 @@ pub fn fresh_dir(name: &str) -> std::path::PathBuf {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkAnswer {
     /// The right body at once, whatever `latency_us` asks: a server the bound does not describe.
+    #[allow(dead_code)] // by measurement.rs only, not the integration binary
     Impatient,
     /// Promises the whole body, sends half of it, then closes the connection.
     Truncated,

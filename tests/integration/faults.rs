@@ -4,8 +4,6 @@
 //! (seed, task, attempt), so [`Faults::decide`] tells in advance which
 //! attempt of which task meets which fault.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -15,6 +13,8 @@ use concbench::report::StrategyResult;
 use concbench::strategy::StrategyKind;
 use concbench::workload::Workload;
 use mock_server::{Fault, Faults, MockServer, Rate, RateLimit, ServerConfig, ServerHandle};
+
+use crate::common;
 
 /// One strategy of each family.
 const FAMILIES: &[StrategyKind] = &[
@@ -240,6 +240,7 @@ fn a_rate_limited_server_is_survived_by_honouring_retry_after() {
 
 #[test]
 fn a_client_rate_under_the_server_limit_meets_no_429() {
+    let _cores = common::quiet_cores();
     let limit = RateLimit {
         rate: "200/s".parse::<Rate>().unwrap(),
         burst: 10,

@@ -2,16 +2,15 @@
 //! every worker and server it started, keeps what finished on disk, says
 //! where, and exits 130.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{assert_nothing_left, fresh_dir, spawn_tagged, tag};
+use crate::common::{assert_nothing_left, fresh_dir, quiet_cores, spawn_tagged, tag};
 
 /// Starts concbench with `args`, sends it SIGINT after `after`, and asserts
 /// what every interrupted run owes: exit 130 within a second of the signal,
 /// and no worker or server process left behind. Returns its stderr.
 fn interrupted(args: &[&str], after: Duration) -> String {
+    let _cores = quiet_cores();
     let tag = tag();
     let child = spawn_tagged(&tag, args, &[]);
     std::thread::sleep(after);

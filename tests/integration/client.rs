@@ -3,14 +3,14 @@
 //! with the rest counted as `deadline`, and the timeout turns a server that
 //! never answers into failures with cause `timeout` instead of a hung run.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use concbench::bench::{run_workload, RunOptions};
 use concbench::http::ClientPolicy;
 use concbench::strategy::StrategyKind;
 use mock_server::{Faults, MockServer, ServerConfig};
+
+use crate::common;
 
 /// One strategy of each family.
 const FAMILIES: &[StrategyKind] = &[
@@ -28,6 +28,7 @@ fn with_policy(policy: ClientPolicy) -> RunOptions {
 
 #[test]
 fn the_rate_limiter_spaces_requests_for_every_family() {
+    let _cores = common::quiet_cores();
     let server = common::server();
     let mut w = common::small(60, "0");
     w.concurrency = 8;
@@ -51,6 +52,7 @@ fn the_rate_limiter_spaces_requests_for_every_family() {
 
 #[test]
 fn a_deadline_ends_the_run_on_time_and_counts_what_was_left() {
+    let _cores = common::quiet_cores();
     let server = common::server();
     // 2 in flight × 20 ms: 200 tasks would take 2 s; the deadline is 0.4 s.
     let mut w = common::small(200, "20ms");

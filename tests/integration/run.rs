@@ -2,8 +2,6 @@
 //! checksum verifies, broken responses fail the run, latencies are honoured,
 //! and the report's figures obey their invariants.
 
-mod common;
-
 use std::time::Duration;
 
 use concbench::bench::run_workload;
@@ -12,6 +10,8 @@ use concbench::workload::CpuWork;
 use mock_server::payload;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, Request, Respond, ResponseTemplate};
+
+use crate::common;
 
 const BOTH: &[StrategyKind] = &[StrategyKind::Sequential, StrategyKind::Async];
 
@@ -46,6 +46,7 @@ fn expected_in_flight_limit(kind: StrategyKind, concurrency: usize, cores: usize
 
 #[test]
 fn every_strategy_verifies_every_checksum() {
+    let _cores = common::busy_cores();
     let server = common::server();
     let w = common::small(40, "uniform:1ms..3ms");
     let report = run_workload(
@@ -113,6 +114,7 @@ fn no_strategy_has_more_than_its_limit_in_flight() {
 
 #[test]
 fn phases_account_for_the_latency_and_the_cpu_work() {
+    let _cores = common::quiet_cores();
     let server = common::server();
     let mut w = common::small(40, "20ms");
     w.cpu = CpuWork::Time(Duration::from_millis(2));
@@ -243,6 +245,7 @@ fn the_report_obeys_its_invariants() {
 
 #[test]
 fn latencies_of_200us_2ms_and_50ms_are_honoured() {
+    let _cores = common::quiet_cores();
     let server = common::server();
     for (latency, tasks, planned_s) in [
         ("200us", 200, 200e-6),

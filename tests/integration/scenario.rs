@@ -3,13 +3,12 @@
 //! and nothing run or written; a good one sits between the command line and
 //! the preset; every committed file under scenarios/ parses.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{concbench, one_line_usage_error};
 use concbench::cli::scenario;
 use concbench::cli::{self, Command as Sub};
+
+use crate::common::{self, concbench, one_line_usage_error};
 
 /// A fresh directory for one test.
 fn dir(name: &str) -> PathBuf {

@@ -6,6 +6,8 @@
 
 use std::process::Command;
 
+use crate::common;
+
 const EXE: &str = env!("CARGO_BIN_EXE_concbench");
 
 fn tmp(name: &str) -> std::path::PathBuf {
@@ -32,6 +34,7 @@ fn check(baseline: &std::path::Path, extra: &[&str]) -> std::process::Output {
 
 #[test]
 fn the_gate_fails_against_a_baseline_this_machine_cannot_reach() {
+    let _cores = common::busy_cores();
     let path = tmp("unreachable.json");
     // First a real baseline from this machine, then make one metric impossible.
     let out = check(&path, &["--update-baseline"]);
@@ -50,6 +53,16 @@ fn the_gate_fails_against_a_baseline_this_machine_cannot_reach() {
     );
     // An efficiency of 5 is impossible (the bound caps it near 1).
     b["metrics"]["io.async.efficiency"]["value"] = 5.0.into();
+    // Every other metric may move as far as it likes: this run shares the
+    // machine with other tests, and the figures of so small a suite (a
+    // rayon speed-up over 40 ms of work) follow whatever runs beside it.
+    // Only the impossible metric may fail the gate, so the verdict below
+    // names it and nothing else.
+    for (name, m) in b["metrics"].as_object_mut().unwrap() {
+        if name != "io.async.efficiency" {
+            m["tolerance"] = 1e9.into();
+        }
+    }
     std::fs::write(&path, serde_json::to_string(&b).unwrap()).unwrap();
 
     let out = check(&path, &[]);

@@ -1,8 +1,6 @@
 //! The results files keep their contract: `reports/schema.json` is the schema
 //! the code produces, and real results (a run and a sweep) validate against it.
 
-mod common;
-
 use std::collections::BTreeMap;
 
 use concbench::bench::run_workload;
@@ -10,6 +8,8 @@ use concbench::report::file::{self as results};
 use concbench::report::ResultsFile;
 use concbench::report::{SweepCell, SweepReport};
 use concbench::strategy::StrategyKind;
+
+use crate::common;
 
 fn committed_schema() -> serde_json::Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/reports/schema.json");

@@ -2,12 +2,10 @@
 //! exit code 2, a run prints the JSON contract, and the embedded server never
 //! outlives the run.
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{concbench, EXE};
+use crate::common::{self, concbench, EXE};
 
 /// A loopback port nothing listens on.
 fn closed_port() -> u16 {
@@ -284,6 +282,7 @@ fn the_embedded_server_dies_with_a_sigkilled_concbench() {
 
 #[test]
 fn report_regenerates_every_chart_and_a_summary_from_saved_results() {
+    let _cores = common::busy_cores();
     let dir = std::env::temp_dir().join(format!("concbench-report-{}", std::process::id()));
     for (results, charts) in [
         (

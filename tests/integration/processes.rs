@@ -6,14 +6,12 @@
 //! embedded server inherit it, so `/proc/*/environ` finds every process the
 //! run started, even after the parent is gone and they were re-parented.
 
-mod common;
-
 use std::time::{Duration, Instant};
-
-use common::{assert_nothing_left, spawn_tagged, tag, wait_for_workers};
 
 use concbench::bench::run_workload;
 use concbench::strategy::{Schedule, StrategyKind};
+
+use crate::common::{self, assert_nothing_left, spawn_tagged, tag, wait_for_workers};
 
 const PROCESS_KINDS: &[StrategyKind] = &[
     StrategyKind::ProcessPerTask,
@@ -24,6 +22,7 @@ const PROCESS_KINDS: &[StrategyKind] = &[
 
 #[test]
 fn process_strategies_verify_every_checksum_and_count_their_children() {
+    let _cores = common::busy_cores();
     let server = common::server();
     let w = common::small(30, "uniform:1ms..3ms");
     for schedule in [Schedule::Dynamic, Schedule::Static] {
@@ -124,6 +123,7 @@ fn process_pool_leaves_no_worker_after_sigkill() {
 
 #[test]
 fn process_pool_leaves_no_worker_after_ctrl_c() {
+    let _cores = common::quiet_cores();
     let tag = tag();
     let child = spawn_tagged(&tag, LONG_POOL, &[]);
     wait_for_workers(&tag, 2);
@@ -149,6 +149,7 @@ fn process_pool_leaves_no_worker_after_ctrl_c() {
 
 #[test]
 fn a_worker_killed_mid_run_fails_its_tasks_and_the_run_ends() {
+    let _cores = common::busy_cores();
     // CPU workers of async-process-pool only hold jobs while they compute: give
     // them enough CPU work that the killed one surely holds some.
     for (strategy, cpu) in [

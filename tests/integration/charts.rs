@@ -6,7 +6,7 @@
 //! is missing from the newest complete report and synthesises a timeline, so
 //! the charts are drawn from the real figures.
 //!
-//! `CONCBENCH_CHARTS_OUT=/some/dir cargo test --test charts` keeps the charts
+//! `CONCBENCH_CHARTS_OUT=/some/dir cargo test --test integration charts::` keeps the charts
 //! of the reference reports in that directory, to look at them.
 
 use std::path::{Path, PathBuf};
@@ -16,6 +16,8 @@ use concbench::charts::{self, CHART_SIZE};
 use concbench::report::{FigureStats, RunReport, StrategyResult};
 use concbench::report::{SweepCell, SweepReport};
 use serde_json::Value;
+
+use crate::common;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -214,6 +216,7 @@ fn out_dir(tag: &str) -> (PathBuf, Option<TempDir>) {
 
 #[test]
 fn a_run_with_all_eleven_strategies_draws_wall_cpu_and_timeline() {
+    let _cores = common::busy_cores();
     let report = load_report("reports/strategies/aiomultiprocess.json");
     assert_eq!(report.results.len(), 11);
     let (dir, _keep) = out_dir("aiomultiprocess");
@@ -239,6 +242,7 @@ fn a_run_with_all_eleven_strategies_draws_wall_cpu_and_timeline() {
 
 #[test]
 fn every_reference_report_renders() {
+    let _cores = common::busy_cores();
     for rel in [
         "reports/strategies/pure-cpu.json",
         "reports/strategies/pure-io.json",
@@ -260,6 +264,7 @@ fn every_reference_report_renders() {
 
 #[test]
 fn a_repeated_run_draws_whiskers_from_real_timelines() {
+    let _cores = common::busy_cores();
     // A complete report as the binary writes it today: no filling in.
     let text =
         std::fs::read_to_string(Path::new(ROOT).join("reports/strategies/pure-io-repeat5.json"))
@@ -370,6 +375,7 @@ fn sweep_fixture(params: &[&str]) -> SweepReport {
 
 #[test]
 fn a_one_parameter_sweep_draws_wall_throughput_and_efficiency() {
+    let _cores = common::busy_cores();
     let sweep = sweep_fixture(&["concurrency"]);
     let (dir, _keep) = out_dir("sweep-1");
     let paths = charts::render_sweep(&sweep, &dir).unwrap();
@@ -387,6 +393,7 @@ fn a_one_parameter_sweep_draws_wall_throughput_and_efficiency() {
 
 #[test]
 fn a_two_parameter_sweep_draws_the_crossover_map() {
+    let _cores = common::busy_cores();
     let sweep = sweep_fixture(&["concurrency", "latency"]);
     let (dir, _keep) = out_dir("sweep-2");
     let paths = charts::render_sweep(&sweep, &dir).unwrap();

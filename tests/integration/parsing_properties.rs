@@ -16,11 +16,11 @@
 //!   value's, i.e. on that key's line.
 //!
 //! Cases: 2,000 for each of the four properties (8,000 in all); each test prints
-//! `property NAME: N cases in T` to stderr (`cargo test --test parsing_properties
-//! -- --nocapture`). In a debug build on the 2-core development machine, one at a
-//! time: parsers never panic 2.3 s, values read back 1.3 s, scenarios never panic
-//! 1.0 s, corrupted value position 4.9 s (9.5 s in all; about 8 s wall when the
-//! test harness runs them in parallel).
+//! `property NAME: N cases in T` to stderr (`cargo test --test integration
+//! parsing_properties:: -- --nocapture`). In a debug build on the 2-core
+//! development machine, one at a time: parsers never panic 2.3 s, values read
+//! back 1.3 s, scenarios never panic 1.0 s, corrupted value position 4.9 s
+//! (9.5 s in all; about 8 s wall when the test harness runs them in parallel).
 
 use std::cell::RefCell;
 use std::fmt::Debug;
@@ -33,6 +33,8 @@ use mock_server::LatencyDist;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
+use crate::common;
+
 /// Cases per property.
 const CASES: u32 = 2_000;
 
@@ -42,6 +44,7 @@ where
     S: Strategy,
     S::Value: Debug,
 {
+    let _cores = common::busy_cores();
     let mut runner = TestRunner::new(Config {
         cases: CASES,
         failure_persistence: None,
