@@ -44,14 +44,12 @@ fn whole_runs(c: &mut Criterion) {
     for (name, w) in groups {
         let server = MockServer::start(ServerConfig::default()).expect("mock server starts");
         let plan = TaskPlan::build(&w, units_per_us);
-        let ctx = RunContext {
-            worker_exe: Some(env!("CARGO_BIN_EXE_concbench").into()),
-            ..RunContext::new(
-                server.url(),
-                w.concurrency,
-                concbench::bench::available_cores(),
-            )
-        };
+        let mut ctx = RunContext::new(
+            server.url(),
+            w.concurrency,
+            concbench::bench::available_cores(),
+        );
+        ctx.options.worker_exe = Some(env!("CARGO_BIN_EXE_concbench").into());
         let mut group = c.benchmark_group(name);
         group
             .sampling_mode(SamplingMode::Flat)

@@ -76,7 +76,9 @@ pub use charts::{render_run, render_sweep};
 pub use error::UsageError;
 pub use http::{ClientPolicy, ConnectionMode};
 pub use report::{ResultsFile, RunReport, StrategyResult, SweepReport};
-pub use strategy::{RunContext, Schedule, Strategy, StrategyKind, StrategyRun, MODELS};
+pub use strategy::{
+    RunContext, Schedule, Strategy, StrategyKind, StrategyOptions, StrategyRun, MODELS,
+};
 pub use task::{Completed, TaskError, TaskOutcome, TaskSpec};
 pub use workload::{CpuWork, TaskPlan, Workload};
 

@@ -19,6 +19,7 @@ use crate::bench::{self, RunOptions, Target};
 use crate::error::UsageError;
 use crate::report::{RunReport, StrategyResult};
 use crate::strategy::StrategyKind::{self, *};
+use crate::strategy::StrategyOptions;
 use crate::sys::fs::write_atomically;
 use crate::workload::{CpuWork, Workload};
 
@@ -251,7 +252,10 @@ pub fn measure_suite(
         let options = RunOptions {
             repeat: opts.repeat.max(1),
             warmup: 1,
-            worker_exe: opts.worker_exe.clone(),
+            strategy: StrategyOptions {
+                worker_exe: opts.worker_exe.clone(),
+                ..StrategyOptions::default()
+            },
             scenario: Some(format!("check-{}", s.name)),
             ..RunOptions::default()
         };

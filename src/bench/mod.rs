@@ -23,14 +23,12 @@ use anyhow::Context;
 use mock_server::rng::SplitMix64;
 
 use crate::error::Interrupted;
-use crate::http::ClientPolicy;
-use crate::http::ConnectionMode;
 use crate::measure::machine::MachineContext;
 use crate::measure::sampler::DEFAULT_INTERVAL;
 use crate::measure::server::ServerControl;
 use crate::report::stats as summary;
 use crate::report::{Meta, RunReport, StrategyResult, WorkloadMeta, SCHEMA_VERSION};
-use crate::strategy::{RunContext, Schedule, StrategyKind};
+use crate::strategy::{RunContext, StrategyKind, StrategyOptions};
 use crate::task::kernel;
 use crate::workload::{TaskPlan, Verify, Workload};
 
@@ -64,14 +62,9 @@ pub type Observer = Arc<dyn Fn(Window) + Send + Sync>;
 pub struct RunOptions {
     /// Cores the client may use; `None` is every core this process may run on.
     pub cores: Option<usize>,
-    /// Workers of the pool strategies; `None` is each strategy's default.
-    pub workers: Option<usize>,
-    pub connection: ConnectionMode,
-    pub schedule: Schedule,
-    /// Tasks per message to a process-pool worker (dynamic schedule); 0 is 1.
-    pub batch: usize,
-    /// Executable for worker processes; `None` is `CONCBENCH_EXE` or this executable.
-    pub worker_exe: Option<std::path::PathBuf>,
+    /// How the strategies are set up (workers, connections, schedule,
+    /// client policy), handed to each in its [`RunContext`].
+    pub strategy: StrategyOptions,
     /// Measured rounds per strategy; 0 is 1.
     pub repeat: usize,
     /// Discarded rounds before them.
@@ -83,26 +76,20 @@ pub struct RunOptions {
     pub observer: Option<Observer>,
     /// Name of the preset being run, for the report; `None` is `custom`.
     pub scenario: Option<String>,
-    /// Timeout, retries, rate limit and deadline of every request.
-    pub policy: ClientPolicy,
     /// The embedded server's fault flags, for the report (empty: none).
     pub server_faults: String,
     /// Which CPU results to recompute and check.
     pub verify: Verify,
-    /// Test-only: see [`RunContext::test_panic_after`].
-    pub test_panic_after: Option<usize>,
 }
 
 impl std::fmt::Debug for RunOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RunOptions")
             .field("cores", &self.cores)
-            .field("workers", &self.workers)
-            .field("connection", &self.connection)
-            .field("schedule", &self.schedule)
-            .field("batch", &self.batch)
+            .field("strategy", &self.strategy)
             .field("repeat", &self.repeat)
             .field("warmup", &self.warmup)
+            .field("verify", &self.verify)
             .finish_non_exhaustive()
     }
 }
@@ -136,13 +123,10 @@ pub fn run_workload(
     stop_if_interrupted("building the plan")?;
     let cores = options.cores.unwrap_or_else(available_cores).max(1);
     let ctx = RunContext {
-        workers: options.workers,
-        connection: options.connection,
-        schedule: options.schedule,
-        batch: options.batch.max(1),
-        worker_exe: options.worker_exe.clone(),
-        policy: options.policy,
-        test_panic_after: options.test_panic_after,
+        options: StrategyOptions {
+            batch: options.strategy.batch.max(1),
+            ..options.strategy.clone()
+        },
         ..RunContext::new(
             target.url.trim_end_matches('/'),
             workload.concurrency,
@@ -172,14 +156,14 @@ pub fn run_workload(
         target: ctx.base_url.clone(),
         server: target.label.clone(),
         server_pid,
-        workers: ctx.workers,
-        connection: ctx.connection.name().to_string(),
-        schedule: ctx.schedule.name().to_string(),
-        batch: ctx.batch,
+        workers: ctx.options.workers,
+        connection: ctx.options.connection.name().to_string(),
+        schedule: ctx.options.schedule.name().to_string(),
+        batch: ctx.options.batch,
         repeat,
         warmup: options.warmup,
         sample_interval_s: interval.as_secs_f64(),
-        client: options.policy,
+        client: ctx.options.policy,
         server_faults: options.server_faults.clone(),
         interrupted: false,
         machine: MachineContext::read(),

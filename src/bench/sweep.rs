@@ -90,17 +90,17 @@ impl Param {
             }
             Param::Workers => {
                 let n = count(value)? as usize;
-                o.workers = Some(n);
+                o.strategy.workers = Some(n);
                 n as f64
             }
             Param::Batch => {
-                o.batch = count(value)? as usize;
-                o.batch as f64
+                o.strategy.batch = count(value)? as usize;
+                o.strategy.batch as f64
             }
             Param::Connection => {
-                o.connection = ConnectionMode::from_str(value, false)
+                o.strategy.connection = ConnectionMode::from_str(value, false)
                     .map_err(|_| format!("connection={value}: use reuse or new"))?;
-                match o.connection {
+                match o.strategy.connection {
                     ConnectionMode::New => 1.0,
                     ConnectionMode::Reuse => 0.0,
                 }
@@ -288,8 +288,8 @@ mod tests {
         let mut o = RunOptions::default();
         assert_eq!(Param::Latency.apply("20ms", &mut w, &mut o).unwrap(), 0.02);
         assert_eq!(Param::Connection.apply("new", &mut w, &mut o).unwrap(), 1.0);
-        assert_eq!(o.connection, ConnectionMode::New);
+        assert_eq!(o.strategy.connection, ConnectionMode::New);
         assert_eq!(Param::Workers.apply("4", &mut w, &mut o).unwrap(), 4.0);
-        assert_eq!(o.workers, Some(4));
+        assert_eq!(o.strategy.workers, Some(4));
     }
 }

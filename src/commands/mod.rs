@@ -24,7 +24,7 @@ use crate::cli::RunArgs;
 use crate::error::{exit, Interrupted, UsageError};
 use crate::measure::server::EmbeddedServer;
 use crate::report::RunReport;
-use crate::strategy::StrategyKind;
+use crate::strategy::{StrategyKind, StrategyOptions};
 use crate::workload::{CpuWork, Workload};
 
 /// A run as the flags and the preset together describe it.
@@ -86,21 +86,23 @@ pub(super) fn resolve(args: &RunArgs) -> anyhow::Result<Resolved> {
 pub(super) fn options(args: &RunArgs, scenario: &str) -> RunOptions {
     RunOptions {
         cores: args.cores,
-        workers: args.workers,
-        connection: args.connection,
-        schedule: args.schedule,
-        batch: args.batch,
-        worker_exe: None,
+        strategy: StrategyOptions {
+            workers: args.workers,
+            connection: args.connection,
+            schedule: args.schedule,
+            batch: args.batch,
+            worker_exe: None,
+            policy: args.policy(),
+            test_panic_after: args.test_panic_after,
+        },
         repeat: args.repeat,
         warmup: args.warmup,
         sample_interval: Some(args.sample_interval),
         progress: true,
         observer: None,
         scenario: Some(scenario.to_string()),
-        policy: args.policy(),
         server_faults: args.faults.server_args().join(" "),
         verify: args.verify,
-        test_panic_after: args.test_panic_after,
     }
 }
 

@@ -12,7 +12,8 @@ use crate::worker::config::WorkerSpawn;
 use crate::worker::{WorkerConfig, WorkerMode};
 use crate::workload::TaskPlan;
 
-/// What every strategy is told about the run.
+/// What every strategy is told about the run: where, how many at once, on
+/// how many cores, and the [`StrategyOptions`] the user chose.
 #[derive(Debug, Clone)]
 pub struct RunContext {
     /// Base URL of the mock server, without a trailing slash.
@@ -21,6 +22,14 @@ pub struct RunContext {
     pub concurrency: usize,
     /// Cores the client may use (P): sizes runtimes and pools, and the bound's CPU term.
     pub cores: usize,
+    pub options: StrategyOptions,
+}
+
+/// How the strategies are set up, the same for every strategy of a run:
+/// given once by the user (the run options of the bench layer) and handed
+/// to every strategy in its [`RunContext`].
+#[derive(Debug, Clone, Default)]
+pub struct StrategyOptions {
     /// Worker threads or processes of the pool strategies (W); `None` means each
     /// strategy's documented default (P for CPU pools and process pools).
     pub workers: Option<usize>,
@@ -28,7 +37,7 @@ pub struct RunContext {
     pub connection: ConnectionMode,
     /// How process pools hand out tasks: in fixed chunks or one batch at a time.
     pub schedule: Schedule,
-    /// Tasks per message to a pool worker under the dynamic schedule.
+    /// Tasks per message to a pool worker under the dynamic schedule (0 is 1).
     pub batch: usize,
     /// The concbench executable that process strategies re-execute as workers;
     /// `None` is [`crate::sys::process::concbench_exe`] (`CONCBENCH_EXE` or this executable).
@@ -63,19 +72,16 @@ impl Schedule {
 }
 
 impl RunContext {
-    /// A context with the defaults for everything but the target, C and P.
+    /// A context with the default options for everything but the target, C and P.
     pub fn new(base_url: impl Into<String>, concurrency: usize, cores: usize) -> Self {
         Self {
             base_url: base_url.into(),
             concurrency,
             cores,
-            workers: None,
-            connection: ConnectionMode::Reuse,
-            schedule: Schedule::Dynamic,
-            batch: 1,
-            worker_exe: None,
-            policy: ClientPolicy::default(),
-            test_panic_after: None,
+            options: StrategyOptions {
+                batch: 1,
+                ..StrategyOptions::default()
+            },
         }
     }
 
@@ -86,7 +92,7 @@ impl RunContext {
             &self.base_url,
             seed,
             run_start_ns,
-            self.policy,
+            self.options.policy,
         ))
     }
 
@@ -95,7 +101,7 @@ impl RunContext {
     pub fn async_client(&self, plan: &TaskPlan, run_start_ns: u64) -> anyhow::Result<AsyncClient> {
         AsyncClient::new(
             self.concurrency,
-            self.connection,
+            self.options.connection,
             self.session(plan.seed, run_start_ns),
         )
     }
@@ -108,7 +114,11 @@ impl RunContext {
         plan: &TaskPlan,
         run_start_ns: u64,
     ) -> BlockingClient {
-        BlockingClient::new(pool, self.connection, self.session(plan.seed, run_start_ns))
+        BlockingClient::new(
+            pool,
+            self.options.connection,
+            self.session(plan.seed, run_start_ns),
+        )
     }
 
     /// How to start worker processes of `mode` for this run: each makes
@@ -125,7 +135,7 @@ impl RunContext {
         let mut config = WorkerConfig::new(mode, plan.seed, run_start_ns);
         if mode != WorkerMode::Cpu {
             config.base_url = self.base_url.clone();
-            config.connection = self.connection;
+            config.connection = self.options.connection;
             config.pool = in_flight.max(1);
             config.in_flight = in_flight.max(1);
             config.policy = policy;
@@ -138,7 +148,7 @@ impl RunContext {
 
     /// The executable to start workers from.
     pub fn exe(&self) -> anyhow::Result<PathBuf> {
-        match &self.worker_exe {
+        match &self.options.worker_exe {
             Some(p) => Ok(p.clone()),
             None => crate::sys::process::concbench_exe(),
         }
@@ -146,6 +156,6 @@ impl RunContext {
 
     /// W: `--workers`, or the number of cores.
     pub fn workers_or_cores(&self) -> usize {
-        self.workers.unwrap_or(self.cores).max(1)
+        self.options.workers.unwrap_or(self.cores).max(1)
     }
 }

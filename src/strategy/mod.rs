@@ -37,7 +37,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-pub use context::{RunContext, Schedule};
+pub use context::{RunContext, Schedule, StrategyOptions};
 
 use crate::sys::rusage::Usage;
 use crate::task::TaskOutcome;

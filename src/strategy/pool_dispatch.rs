@@ -23,7 +23,7 @@ pub(super) fn run_tasks(
     ctx: &RunContext,
     window: usize,
 ) -> Vec<TaskOutcome> {
-    let (schedule, batch) = (ctx.schedule, ctx.batch);
+    let (schedule, batch) = (ctx.options.schedule, ctx.options.batch);
     let n = plan.specs.len();
     let w = set.len();
     let batch = batch.max(1);
@@ -35,7 +35,7 @@ pub(super) fn run_tasks(
     let mut next = 0usize;
     let mut closed = false;
     // Test-only: panic in the parent mid-run, to prove no worker outlives it.
-    let panic_after = ctx.test_panic_after;
+    let panic_after = ctx.options.test_panic_after;
 
     match schedule {
         Schedule::Static => {

@@ -43,7 +43,7 @@ impl Strategy for ProcessPerTask {
         // The parent paces the spawns; a child's own retries are not paced.
         let unpaced = ClientPolicy {
             rate_per_s: None,
-            ..ctx.policy
+            ..ctx.options.policy
         };
         let spawn = ctx.workers_spawn(WorkerMode::Tasks, plan, run_start_ns, 1, unpaced)?;
         let session = ctx.session(plan.seed, run_start_ns);

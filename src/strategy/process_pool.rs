@@ -38,11 +38,11 @@ impl Strategy for ProcessPool {
             plan,
             run_start_ns,
             1,
-            ctx.policy.share(w),
+            ctx.options.policy.share(w),
         )?;
         let mut set = WorkerSet::spawn(w, &spawn).context("starting the process pool")?;
         // One batch running and one queued keeps a worker busy between messages.
-        let outcomes = pool_dispatch::run_tasks(&mut set, plan, ctx, 2 * ctx.batch);
+        let outcomes = pool_dispatch::run_tasks(&mut set, plan, ctx, 2 * ctx.options.batch);
         let children = set.finish(|_| {});
         Ok(StrategyRun {
             outcomes,

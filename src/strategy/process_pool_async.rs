@@ -41,11 +41,11 @@ impl Strategy for ProcessPoolAsync {
             plan,
             run_start_ns,
             k,
-            ctx.policy.share(w),
+            ctx.options.policy.share(w),
         )?;
         let mut set = WorkerSet::spawn(w, &spawn).context("starting the async process pool")?;
         // Keep each worker k requests busy plus as many queued, so a slot never waits on the parent.
-        let window = 2 * k.max(ctx.batch);
+        let window = 2 * k.max(ctx.options.batch);
         let outcomes = pool_dispatch::run_tasks(&mut set, plan, ctx, window);
         let children = set.finish(|_| {});
         Ok(StrategyRun {

@@ -52,7 +52,7 @@ impl Strategy for ThreadPerTask {
         let run_start_ns = mono_now_ns();
         let slots = ctx.concurrency.max(1);
         let session = ctx.session(plan.seed, run_start_ns);
-        let client = BlockingClient::new(slots, ctx.connection, session.clone());
+        let client = BlockingClient::new(slots, ctx.options.connection, session.clone());
         let (slot_tx, slot_rx) = bounded::<()>(slots);
         for _ in 0..slots {
             slot_tx

@@ -7,6 +7,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use concbench::bench::{RunOptions, Target};
+use concbench::strategy::StrategyOptions;
 use concbench::workload::{CpuWork, Workload};
 use mock_server::{MockServer, ServerConfig, ServerHandle};
 
@@ -47,7 +48,10 @@ pub fn target(url: &str) -> Target {
 /// built (inside a test, `current_exe()` is the test binary).
 pub fn options() -> RunOptions {
     RunOptions {
-        worker_exe: Some(env!("CARGO_BIN_EXE_concbench").into()),
+        strategy: StrategyOptions {
+            worker_exe: Some(env!("CARGO_BIN_EXE_concbench").into()),
+            ..StrategyOptions::default()
+        },
         ..RunOptions::default()
     }
 }

@@ -20,10 +20,9 @@ const FAMILIES: &[StrategyKind] = &[
 ];
 
 fn with_policy(policy: ClientPolicy) -> RunOptions {
-    RunOptions {
-        policy,
-        ..common::options()
-    }
+    let mut options = common::options();
+    options.strategy.policy = policy;
+    options
 }
 
 #[test]
@@ -57,13 +56,11 @@ fn a_deadline_ends_the_run_on_time_and_counts_what_was_left() {
     // 2 in flight × 20 ms: 200 tasks would take 2 s; the deadline is 0.4 s.
     let mut w = common::small(200, "20ms");
     w.concurrency = 2;
-    let options = RunOptions {
-        workers: Some(2),
-        ..with_policy(ClientPolicy {
-            deadline_ms: Some(400),
-            ..ClientPolicy::default()
-        })
-    };
+    let mut options = with_policy(ClientPolicy {
+        deadline_ms: Some(400),
+        ..ClientPolicy::default()
+    });
+    options.strategy.workers = Some(2);
     let report = run_workload(&w, FAMILIES, &common::target(&server.url()), &options).unwrap();
     for r in &report.results {
         assert!(r.wall_s < 1.2, "{}: {} s", r.strategy, r.wall_s);

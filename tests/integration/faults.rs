@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use concbench::bench::{run_workload, RunOptions};
+use concbench::bench::run_workload;
 use concbench::http::ClientPolicy;
 use concbench::report::StrategyResult;
 use concbench::strategy::StrategyKind;
@@ -43,11 +43,9 @@ fn workload(tasks: usize, latency: &str) -> Workload {
 }
 
 fn run(server: &ServerHandle, w: &Workload, policy: ClientPolicy) -> Vec<StrategyResult> {
-    let options = RunOptions {
-        policy,
-        workers: Some(2),
-        ..common::options()
-    };
+    let mut options = common::options();
+    options.strategy.policy = policy;
+    options.strategy.workers = Some(2);
     let started = Instant::now();
     let report = run_workload(w, FAMILIES, &common::target(&server.url()), &options).unwrap();
     assert!(

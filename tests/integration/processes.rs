@@ -26,11 +26,9 @@ fn process_strategies_verify_every_checksum_and_count_their_children() {
     let server = common::server();
     let w = common::small(30, "uniform:1ms..3ms");
     for schedule in [Schedule::Dynamic, Schedule::Static] {
-        let options = concbench::bench::RunOptions {
-            schedule,
-            batch: 2,
-            ..common::options()
-        };
+        let mut options = common::options();
+        options.strategy.schedule = schedule;
+        options.strategy.batch = 2;
         let report =
             run_workload(&w, PROCESS_KINDS, &common::target(&server.url()), &options).unwrap();
         for r in &report.results {

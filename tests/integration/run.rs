@@ -187,10 +187,8 @@ fn a_small_plan_spreads_over_every_pool_worker() {
     let server = common::server();
     let mut w = common::small(8, "50ms");
     w.concurrency = 8;
-    let options = concbench::bench::RunOptions {
-        workers: Some(2),
-        ..common::options()
-    };
+    let mut options = common::options();
+    options.strategy.workers = Some(2);
     let report = run_workload(
         &w,
         &[StrategyKind::ProcessPoolAsync],
