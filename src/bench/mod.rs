@@ -15,7 +15,6 @@ mod execute;
 mod row;
 pub mod sweep;
 
-use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -53,6 +52,36 @@ pub enum Window {
     End(StrategyKind),
 }
 
+/// Where a run is, for a progress display (drawn by the caller: this layer
+/// prints nothing).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Measuring the CPU kernel's speed.
+    Calibrating,
+    /// Expanding the workload into its tasks.
+    Planning { tasks: usize },
+    /// A strategy starts over `tasks` tasks: `round` says which (`round
+    /// 1/3`, `warm-up 1/1`), `index` of `of` in this round.
+    Starting {
+        kind: StrategyKind,
+        round: String,
+        index: usize,
+        of: usize,
+        tasks: usize,
+    },
+    /// It ended.
+    Finished {
+        kind: StrategyKind,
+        wall_s: f64,
+        efficiency: f64,
+    },
+    /// Ctrl-C cut it short.
+    Interrupted { kind: StrategyKind },
+}
+
+/// Told every [`Step`] of a run.
+pub type OnStep = Arc<dyn Fn(&Step) + Send + Sync>;
+
 /// Called at the edges of every measured window (tests use it to take an
 /// independent reading of the process's CPU).
 pub type Observer = Arc<dyn Fn(Window) + Send + Sync>;
@@ -71,8 +100,8 @@ pub struct RunOptions {
     pub warmup: usize,
     /// Interval of the CPU timeline; `None` is [`DEFAULT_INTERVAL`].
     pub sample_interval: Option<Duration>,
-    /// Print a line per strategy on stderr.
-    pub progress: bool,
+    /// Told where the run is (a progress display); `None`: nobody asks.
+    pub on_step: Option<OnStep>,
     pub observer: Option<Observer>,
     /// Name of the preset being run, for the report; `None` is `custom`.
     pub scenario: Option<String>,
@@ -117,8 +146,17 @@ pub fn run_workload(
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
     stop_if_interrupted("reaching the server")?;
+    let step = |s: Step| {
+        if let Some(on_step) = &options.on_step {
+            on_step(&s)
+        }
+    };
+    step(Step::Calibrating);
     let units_per_us = kernel::calibrate(Duration::from_millis(20));
     stop_if_interrupted("calibrating the CPU kernel")?;
+    step(Step::Planning {
+        tasks: workload.tasks,
+    });
     let plan = TaskPlan::build_verified(workload, units_per_us, options.verify);
     stop_if_interrupted("building the plan")?;
     let cores = options.cores.unwrap_or_else(available_cores).max(1);
@@ -170,7 +208,6 @@ pub fn run_workload(
         verify: options.verify.name(),
         cpu_checked_fraction: plan.cpu_checked_fraction,
     };
-    let show = options.progress && std::io::stderr().is_terminal();
     let rounds_total = options.warmup + repeat;
     let mut rounds: Vec<Vec<StrategyResult>> = vec![Vec::new(); kinds.len()];
     let mut interrupted = false;
@@ -184,16 +221,19 @@ pub fn run_workload(
         }
         let warm = round < options.warmup;
         let mut this_round: Vec<(usize, StrategyResult)> = Vec::with_capacity(kinds.len());
-        for (step, &k) in order.iter().enumerate() {
+        for (index, &k) in order.iter().enumerate() {
             let kind = kinds[k];
-            if show {
-                let label = if warm {
+            step(Step::Starting {
+                kind,
+                round: if warm {
                     format!("warm-up {}/{}", round + 1, options.warmup)
                 } else {
                     format!("round {}/{}", round - options.warmup + 1, repeat)
-                };
-                eprint!("[{label}, {}/{}] {kind} ...", step + 1, kinds.len());
-            }
+                },
+                index: index + 1,
+                of: kinds.len(),
+                tasks: plan.specs.len(),
+            });
             let executed = execute::execute(
                 kind,
                 &plan,
@@ -207,16 +247,16 @@ pub fn run_workload(
                 // Its tasks were cut short (or it could not even start, its
                 // workers stopped by the same signal): its figures would
                 // mislead. The rounds already finished are kept.
-                if show {
-                    eprintln!(" interrupted");
-                }
+                step(Step::Interrupted { kind });
                 interrupted = true;
                 break;
             }
             let row = row::build(&executed?, &plan);
-            if show {
-                eprintln!(" {:.2}s, efficiency {:.2}", row.wall_s, row.efficiency);
-            }
+            step(Step::Finished {
+                kind,
+                wall_s: row.wall_s,
+                efficiency: row.efficiency,
+            });
             this_round.push((k, row));
         }
         // Speed-up against the sequential run of the same round.

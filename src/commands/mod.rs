@@ -5,6 +5,7 @@
 
 mod check;
 mod list;
+mod progress;
 mod report;
 mod run;
 mod sweep;
@@ -98,7 +99,7 @@ pub(super) fn options(args: &RunArgs, scenario: &str) -> RunOptions {
         repeat: args.repeat,
         warmup: args.warmup,
         sample_interval: Some(args.sample_interval),
-        progress: true,
+        on_step: None,
         observer: None,
         scenario: Some(scenario.to_string()),
         server_faults: args.faults.server_args().join(" "),

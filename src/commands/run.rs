@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::progress::RunProgress;
 use super::{options, resolve, target, verdict, warn_if_too_few_files};
 use crate::bench;
 use crate::cli::RunArgs;
@@ -20,14 +21,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(param) = resolved.preset_sweep.clone() {
         return super::sweep::run_sweep(args, resolved, vec![param]);
     }
+    let progress = RunProgress::new();
+    if args.target.is_none() {
+        progress.phase("starting the embedded mock server");
+    }
     let (_server, target) = target(args)?;
     warn_if_too_few_files(resolved.workload.concurrency);
-    let report = bench::run_workload(
-        &resolved.workload,
-        &resolved.kinds,
-        &target,
-        &options(args, &resolved.scenario),
-    )?;
+    let mut opts = options(args, &resolved.scenario);
+    opts.on_step = Some(progress.on_step());
+    let report = bench::run_workload(&resolved.workload, &resolved.kinds, &target, &opts)?;
+    drop(progress);
     if report.meta.interrupted && report.results.is_empty() {
         eprintln!("Interrupted before any strategy finished: nothing was written.");
         return Ok(ExitCode::from(interrupt::EXIT_INTERRUPTED));

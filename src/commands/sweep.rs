@@ -73,7 +73,6 @@ pub(super) fn run_sweep(
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
     let mut opts = options(args, &resolved.scenario);
-    opts.progress = false;
     let tick = bar.clone();
     opts.observer = Some(Arc::new(move |w| {
         if let Window::End(_) = w {

@@ -11,7 +11,7 @@
 //! worker: its end of output arrives as an event.
 
 use crate::strategy::{RunContext, Schedule};
-use crate::task::{TaskError, TaskOutcome};
+use crate::task::{guard, TaskError, TaskOutcome};
 use crate::worker::protocol::{FromWorker, ToWorker};
 use crate::worker::{Event, WorkerSet};
 use crate::workload::TaskPlan;
@@ -84,6 +84,7 @@ pub(super) fn run_tasks(
         }
         match set.recv() {
             Some(Event::Msg(i, FromWorker::Outcome(o))) => {
+                guard::record_done();
                 if let Some(pos) = held[i].iter().position(|&id| id == o.id) {
                     held[i].swap_remove(pos);
                 }

@@ -80,6 +80,7 @@ impl Strategy for ProcessPerTask {
                         most_live
                             .fetch_max(live.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
                         let (outcome, usage) = one_process(spawn, spec);
+                        crate::task::guard::record_done();
                         live.fetch_sub(1, Ordering::SeqCst);
                         outcomes.lock().expect("outcomes lock").push(outcome);
                         if let Some(u) = usage {

@@ -13,9 +13,26 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use tokio::task::{Id, JoinError, JoinSet};
 
 use super::{TaskError, TaskOutcome, TaskSpec};
+
+/// Tasks finished in this process since it started (any outcome), for
+/// progress displays: every guard here counts, and so does the parent's end
+/// of the process strategies ([`record_done`]).
+static DONE: AtomicU64 = AtomicU64::new(0);
+
+/// Tasks finished in this process so far.
+pub fn tasks_done() -> u64 {
+    DONE.load(Ordering::Relaxed)
+}
+
+/// Counts one finished task (for outcomes that arrive from another process).
+pub fn record_done() {
+    DONE.fetch_add(1, Ordering::Relaxed);
+}
 
 /// What a panic said, for a [`TaskError::Worker`].
 pub fn panic_message(payload: &(dyn Any + Send)) -> String {
@@ -29,8 +46,10 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> String {
 
 /// Runs task `id`'s blocking body; a panic becomes that task's failed outcome.
 pub fn catch(id: u64, run: impl FnOnce() -> TaskOutcome) -> TaskOutcome {
-    panic::catch_unwind(AssertUnwindSafe(run))
-        .unwrap_or_else(|p| TaskOutcome::failed(id, TaskError::Worker(panic_message(p.as_ref()))))
+    let outcome = panic::catch_unwind(AssertUnwindSafe(run))
+        .unwrap_or_else(|p| TaskOutcome::failed(id, TaskError::Worker(panic_message(p.as_ref()))));
+    record_done();
+    outcome
 }
 
 /// Runs a piece of a task's work (e.g. its CPU work on a pool thread); a
@@ -113,6 +132,7 @@ impl Bounded {
     /// The outcome of a finished tokio task: its own, or a failure of its
     /// task if it panicked (or was cancelled).
     fn settle(&mut self, done: Result<(Id, TaskOutcome), JoinError>) -> TaskOutcome {
+        record_done();
         match done {
             Ok((tid, outcome)) => {
                 self.ids.remove(&tid);
