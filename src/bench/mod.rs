@@ -157,8 +157,10 @@ pub fn run_workload(
     step(Step::Planning {
         tasks: workload.tasks,
     });
-    let plan = TaskPlan::build_verified(workload, units_per_us, options.verify);
-    stop_if_interrupted("building the plan")?;
+    let plan = TaskPlan::build_until(workload, units_per_us, options.verify, || {
+        crate::interrupt::requested()
+    })
+    .ok_or_else(|| Interrupted::new("building the plan"))?;
     let cores = options.cores.unwrap_or_else(available_cores).max(1);
     let ctx = RunContext {
         options: StrategyOptions {

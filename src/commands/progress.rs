@@ -148,9 +148,12 @@ fn bar_style() -> ProgressStyle {
         "{prefix} {bar:30} {pos}/{len} tasks, {rate}, {elapsed} elapsed, ~{eta} left",
     )
     .expect("valid template")
-    .with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
-        let _ = write!(w, "{:.0} tasks/s", state.per_sec());
-    })
+    .with_key(
+        "rate",
+        |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0} tasks/s", state.per_sec());
+        },
+    )
 }
 
 #[cfg(test)]

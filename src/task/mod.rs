@@ -104,3 +104,14 @@ impl TaskOutcome {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_and_its_outcome_stay_small_enough_for_plans_of_millions() {
+        assert_eq!(std::mem::size_of::<TaskSpec>(), 32);
+        assert!(std::mem::size_of::<TaskOutcome>() <= 128);
+    }
+}

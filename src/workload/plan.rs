@@ -155,27 +155,43 @@ impl TaskPlan {
 
     /// [`Self::build`], checking CPU results as `verify` says.
     pub fn build_verified(workload: &Workload, units_per_us: f64, verify: Verify) -> Self {
+        Self::build_until(workload, units_per_us, verify, || false)
+            .expect("a build that is never stopped ends")
+    }
+
+    /// [`Self::build_verified`], giving up (`None`) as soon as `stop` says so:
+    /// it is asked every 64k tasks, so a plan of millions stops at once.
+    pub fn build_until(
+        workload: &Workload,
+        units_per_us: f64,
+        verify: Verify,
+        stop: impl Fn() -> bool,
+    ) -> Option<Self> {
         let mut rng = SplitMix64::new(workload.seed);
         let cpu_units = match workload.cpu {
             CpuWork::Units(u) => u,
             CpuWork::Time(d) => (d.as_secs_f64() * 1e6 * units_per_us).round() as u64,
         };
-        let specs: Vec<TaskSpec> = (0..workload.tasks as u64)
-            .map(|id| TaskSpec {
+        let mut specs: Vec<TaskSpec> = Vec::with_capacity(workload.tasks);
+        for id in 0..workload.tasks as u64 {
+            if id % (1 << 16) == 0 && stop() {
+                return None;
+            }
+            specs.push(TaskSpec {
                 id,
                 latency_us: workload.latency.sample(&mut rng).as_micros() as u64,
                 bytes: workload.bytes,
                 cpu_units,
-            })
-            .collect();
+            });
+        }
         let cpu_s = cpu_units as f64 / units_per_us.max(f64::MIN_POSITIVE) / 1e6;
-        Self {
+        Some(Self {
             seed: workload.seed,
             cpu_checked_fraction: verify.fraction(specs.len(), cpu_s),
             specs,
             units_per_us,
             cpu_expected: Default::default(),
-        }
+        })
     }
 
     /// Whether task `id`'s CPU result is checked: a draw from (seed, id), so

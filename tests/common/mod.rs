@@ -162,7 +162,18 @@ pub fn wait_for_workers(tag: &str, n: usize) -> Vec<u32> {
 }
 
 pub fn assert_nothing_left(tag: &str, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(3);
+    let left = tagged(tag);
+    assert!(
+        left.is_empty(),
+        "{what}: processes outlived the run: {left:?}"
+    );
+}
+
+/// Asserts that within `grace` no process tagged `tag` is left: for a
+/// parent killed with SIGKILL, which cannot end its children itself (the
+/// kernel ends them through their parent-death signal, a moment later).
+pub fn assert_nothing_left_within(grace: Duration, tag: &str, what: &str) {
+    let deadline = Instant::now() + grace;
     loop {
         let left = tagged(tag);
         if left.is_empty() {

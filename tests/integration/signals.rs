@@ -1,6 +1,8 @@
-//! Ctrl-C during a run or a sweep: the program stops within a second, ends
-//! every worker and server it started, keeps what finished on disk, says
-//! where, and exits 130.
+//! Ctrl-C during a run or a sweep, at any moment (server start-up,
+//! calibration, plan building, mid-run, a second Ctrl-C): the program stops
+//! within a second, has ended and reaped every worker and server it started
+//! by the time it exits, keeps what finished on disk, says where, and exits
+//! 130.
 
 use std::time::{Duration, Instant};
 
@@ -97,4 +99,85 @@ fn ctrl_c_before_anything_finished_writes_nothing() {
     let stderr = interrupted(&args, Duration::from_millis(1000));
     assert!(stderr.contains("nothing was written"), "{stderr}");
     assert!(!out_path.exists());
+}
+
+#[test]
+fn ctrl_c_at_any_moment_stops_a_strategy_of_each_family_within_a_second() {
+    // 100k tasks of 10 ms: minutes of work, so every signal lands mid-way:
+    // while the server starts, while the plan is built, while workers start,
+    // mid-run.
+    for strategy in ["thread-pool", "process-pool", "async", "process-pool-async"] {
+        for after_ms in [50, 250, 700] {
+            let args = [
+                "run", "-s", strategy, "-n", "100000", "-l", "10ms", "-c", "50",
+            ];
+            let stderr = interrupted(&args, Duration::from_millis(after_ms));
+            assert!(
+                stderr.contains("nothing was written"),
+                "{strategy} at {after_ms} ms: {stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn ctrl_c_while_a_plan_of_millions_is_built_stops_at_once() {
+    // Building 10M tasks takes long enough that one of these signals lands in
+    // it; each of them must stop the run within a second either way.
+    let args = [
+        "run",
+        "-s",
+        "sequential",
+        "-n",
+        "10000000",
+        "-l",
+        "10ms",
+        "--cpu",
+        "0",
+    ];
+    let during: Vec<String> = [200, 350, 500]
+        .iter()
+        .map(|&ms| interrupted(&args, Duration::from_millis(ms)))
+        .collect();
+    assert!(
+        during
+            .iter()
+            .any(|e| e.contains("Interrupted while building the plan")),
+        "{during:?}"
+    );
+}
+
+#[test]
+fn a_second_ctrl_c_stops_at_once_and_leaves_no_process() {
+    let _cores = quiet_cores();
+    let tag = tag();
+    let args = [
+        "run",
+        "-s",
+        "process-pool",
+        "-n",
+        "100000",
+        "-l",
+        "10ms",
+        "-w",
+        "2",
+    ];
+    let child = spawn_tagged(&tag, &args, &[]);
+    std::thread::sleep(Duration::from_millis(800));
+    for _ in 0..2 {
+        // SAFETY: kill(2) on a child we spawned and have not waited for.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sent = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        sent.elapsed()
+    );
+    assert!(stderr.contains("Interrupted twice"), "{stderr}");
+    assert_nothing_left(&tag, "a second Ctrl-C");
 }
