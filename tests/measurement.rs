@@ -135,7 +135,10 @@ fn cpu_figures_agree_with_proc_within_5_percent_or_20ms() {
 fn the_sampler_costs_under_one_percent_of_a_core_and_sees_both_sides() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let server = ServerProcess::start();
-    let mut w = common::small(100, "20ms");
+    // About a second (50 points): long enough that the sampler's start-up
+    // (its thread, the first listing of every thread's /proc files) is not
+    // mistaken for what each point costs.
+    let mut w = common::small(500, "20ms");
     w.concurrency = 10;
     let target = Target {
         url: server.url.clone(),

@@ -172,6 +172,10 @@ pub struct RunArgs {
     /// pool (proves that no worker outlives a panicking parent).
     #[arg(long, hide = true)]
     pub test_panic_after: Option<usize>,
+    /// Test-only: the fetch of this task panics, in every strategy (proves a
+    /// panicking task is one failed outcome with its own id).
+    #[arg(long, hide = true)]
+    pub test_panic_task: Option<u64>,
 }
 
 fn parse_drip(s: &str) -> Result<Duration, String> {

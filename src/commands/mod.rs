@@ -95,6 +95,7 @@ pub(super) fn options(args: &RunArgs, scenario: &str) -> RunOptions {
             worker_exe: None,
             policy: args.policy(),
             test_panic_after: args.test_panic_after,
+            test_panic_task: args.test_panic_task,
         },
         repeat: args.repeat,
         warmup: args.warmup,

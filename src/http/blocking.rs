@@ -98,6 +98,7 @@ fn attempt_blocking(
 /// and retries.
 pub fn fetch_blocking(client: &BlockingClient, spec: &TaskSpec) -> Fetched<Vec<u8>> {
     let s = &*client.session;
+    s.panic_if_asked(spec.id);
     let mut tries = Attempts::default();
     loop {
         if let Some(wait) = s.pace() {

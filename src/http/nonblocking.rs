@@ -91,6 +91,7 @@ async fn attempt_async(
 /// ship it elsewhere.
 pub async fn fetch_async(client: &AsyncClient, spec: &TaskSpec) -> Fetched {
     let s = &*client.session;
+    s.panic_if_asked(spec.id);
     let mut tries = Attempts::default();
     loop {
         if let Some(wait) = s.pace() {

@@ -141,6 +141,10 @@ pub struct Session {
     limiter: Option<RateLimiter>,
     /// `run_start_ns + deadline`, if there is a deadline.
     deadline_ns: Option<u64>,
+    /// Test-only: the task whose fetch panics (the hidden `--test-panic-task`
+    /// flag), to prove that a panicking task is one failed outcome with its
+    /// own id in every strategy. `None` in every real run.
+    pub test_panic_task: Option<u64>,
 }
 
 impl Session {
@@ -154,6 +158,22 @@ impl Session {
             deadline_ns: policy
                 .deadline_ms
                 .map(|ms| run_start_ns.saturating_add(ms.saturating_mul(1_000_000))),
+            test_panic_task: None,
+        }
+    }
+
+    /// The session, with task `id` made to panic (test-only, see the field).
+    pub fn with_test_panic_task(self, id: Option<u64>) -> Self {
+        Self {
+            test_panic_task: id,
+            ..self
+        }
+    }
+
+    /// Panics if task `id` is the one the tests asked to panic.
+    pub(super) fn panic_if_asked(&self, id: u64) {
+        if self.test_panic_task == Some(id) {
+            panic!("--test-panic-task {id}: panicking as asked");
         }
     }
 

@@ -156,10 +156,12 @@ fn push_point(
 const RELIST_EVERY: u32 = 25;
 
 /// One process's CPU from its threads' `schedstat`, with the thread list
-/// cached between samples (listing `/proc/<pid>/task` costs more than reading).
+/// cached between samples (listing `/proc/<pid>/task` costs more than
+/// reading) and each thread's file kept open: a sample is one `pread` per
+/// thread, not an open, a read and a close.
 struct ProcCpu {
     pid: u32,
-    tids: Vec<u32>,
+    files: Vec<std::fs::File>,
     age: u32,
 }
 
@@ -167,29 +169,37 @@ impl ProcCpu {
     fn new(pid: u32) -> Self {
         ProcCpu {
             pid,
-            tids: Vec::new(),
+            files: Vec::new(),
             age: RELIST_EVERY,
         }
     }
 
     fn read_s(&mut self) -> Option<f64> {
+        use std::os::unix::fs::FileExt;
         if self.age >= RELIST_EVERY {
-            self.tids = list_tids(self.pid)?;
+            self.files = list_tids(self.pid)?
+                .into_iter()
+                .filter_map(|tid| {
+                    std::fs::File::open(format!("/proc/{}/task/{tid}/schedstat", self.pid)).ok()
+                })
+                .collect();
             self.age = 0;
         }
         self.age += 1;
         let mut ns = 0u64;
         let mut missing = false;
-        for tid in &self.tids {
-            match std::fs::read_to_string(format!("/proc/{}/task/{tid}/schedstat", self.pid)) {
-                Ok(text) => {
-                    ns += text
-                        .split_whitespace()
-                        .next()
+        let mut buf = [0u8; 128];
+        for f in &self.files {
+            // A /proc file read again from offset 0 is generated afresh.
+            match f.read_at(&mut buf, 0) {
+                Ok(n) if n > 0 => {
+                    ns += std::str::from_utf8(&buf[..n])
+                        .ok()
+                        .and_then(|t| t.split_whitespace().next())
                         .and_then(|v| v.parse::<u64>().ok())
                         .unwrap_or(0)
                 }
-                Err(_) => missing = true,
+                _ => missing = true,
             }
         }
         if missing {

@@ -48,6 +48,9 @@ pub struct StrategyOptions {
     /// pool, to prove that no worker outlives a panicking parent. Set only by
     /// the hidden `--test-panic-after` flag; `None` in every real run.
     pub test_panic_after: Option<usize>,
+    /// Test-only: the task whose fetch panics, in this process or in a
+    /// worker (see [`crate::http::Session::test_panic_task`]).
+    pub test_panic_task: Option<u64>,
 }
 
 /// How a process pool hands tasks to its workers.
@@ -88,12 +91,10 @@ impl RunContext {
     /// What every request of a run started at `run_start_ns` shares (in
     /// this process; worker processes build their own from their config).
     pub fn session(&self, seed: u64, run_start_ns: u64) -> Arc<Session> {
-        Arc::new(Session::new(
-            &self.base_url,
-            seed,
-            run_start_ns,
-            self.options.policy,
-        ))
+        Arc::new(
+            Session::new(&self.base_url, seed, run_start_ns, self.options.policy)
+                .with_test_panic_task(self.options.test_panic_task),
+        )
     }
 
     /// The async client of a strategy that keeps C requests in flight in
@@ -139,6 +140,7 @@ impl RunContext {
             config.pool = in_flight.max(1);
             config.in_flight = in_flight.max(1);
             config.policy = policy;
+            config.test_panic_task = self.options.test_panic_task;
         }
         Ok(WorkerSpawn {
             exe: self.exe()?,

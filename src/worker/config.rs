@@ -42,6 +42,9 @@ pub struct WorkerConfig {
     pub run_start_ns: u64,
     /// This worker's client policy (its share of the rate limit).
     pub policy: ClientPolicy,
+    /// Test-only: see [`Session::test_panic_task`].
+    #[serde(default)]
+    pub test_panic_task: Option<u64>,
 }
 
 impl WorkerConfig {
@@ -57,17 +60,16 @@ impl WorkerConfig {
             in_flight: 1,
             run_start_ns,
             policy: ClientPolicy::default(),
+            test_panic_task: None,
         }
     }
 
     /// The session of the worker's requests.
     pub fn session(&self) -> std::sync::Arc<Session> {
-        std::sync::Arc::new(Session::new(
-            &self.base_url,
-            self.seed,
-            self.run_start_ns,
-            self.policy,
-        ))
+        std::sync::Arc::new(
+            Session::new(&self.base_url, self.seed, self.run_start_ns, self.policy)
+                .with_test_panic_task(self.test_panic_task),
+        )
     }
 
     /// The argument the worker is started with.
