@@ -137,15 +137,18 @@ pub struct SweepParam {
     pub values: Vec<String>,
 }
 
-/// Parses `concurrency=1,10,100`, checking the name and every value.
+/// Parses `concurrency=1,10,100`, checking the name and every value. Values
+/// that hold a comma themselves (`normal:50ms,10ms`) are separated by `;`
+/// instead: `latency=normal:50ms,10ms;normal:50ms,20ms`.
 pub fn parse_param(s: &str) -> Result<SweepParam, String> {
     let (name, values) = s
         .split_once('=')
         .ok_or_else(|| format!("'{s}' is not NAME=v1,v2,...; e.g. concurrency=1,10,100"))?;
     let name = name.trim();
     let param: Param = name.parse()?;
+    let separator = if values.contains(';') { ';' } else { ',' };
     let values: Vec<String> = values
-        .split(',')
+        .split(separator)
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
         .collect();
@@ -157,7 +160,16 @@ pub fn parse_param(s: &str) -> Result<SweepParam, String> {
     let mut probe = Workload::default();
     let mut options = RunOptions::default();
     for v in &values {
-        param.apply(v, &mut probe, &mut options)?;
+        param.apply(v, &mut probe, &mut options).map_err(|e| {
+            if separator == ',' && param == Param::Latency {
+                format!(
+                    "{e}; a value with a comma in it needs ';' between the values, e.g. \
+                     --param 'latency=normal:50ms,10ms;normal:50ms,20ms'"
+                )
+            } else {
+                e
+            }
+        })?;
     }
     probe.validate().map_err(|e| e.to_string())?;
     Ok(SweepParam { param, values })
@@ -266,6 +278,25 @@ mod tests {
         assert!(parse_param("latency=5ms,abc").is_err());
         assert!(parse_param("concurrency").is_err());
         assert!(parse_param("connection=reuse,sometimes").is_err());
+    }
+
+    #[test]
+    fn latency_distributions_with_commas_are_swept_with_semicolons() {
+        let p = parse_param("latency=normal:50ms,10ms;normal:50ms,20ms; exp:20ms").unwrap();
+        assert_eq!(
+            p.values,
+            ["normal:50ms,10ms", "normal:50ms,20ms", "exp:20ms"]
+        );
+        let e = parse_param("latency=normal:50ms,10ms").unwrap_err();
+        assert!(
+            e.contains("latency=normal:50ms,10ms;normal:50ms,20ms"),
+            "{e}"
+        );
+        // Plain values keep their commas.
+        assert_eq!(
+            parse_param("latency=5ms,10ms").unwrap().values,
+            ["5ms", "10ms"]
+        );
     }
 
     #[test]

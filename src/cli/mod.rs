@@ -72,7 +72,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
     /// Strategies to compare, comma-separated, or `all` (see `concbench list`).
-    #[arg(long, short = 's', default_value = "sequential,async", value_parser = strategy::parse_selection)]
+    #[arg(long, short = 's', default_value = "sequential,thread-per-task,thread-pool,process-pool,async,async-rayon", value_parser = strategy::parse_selection)]
     pub strategies: Selection,
     /// Number of tasks (requests), e.g. 200 or 10k.
     #[arg(long, short = 'n', default_value = "200", value_parser = parse_tasks)]
@@ -224,8 +224,9 @@ impl RunArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SweepArgs {
     /// A parameter and its values, e.g. concurrency=1,10,100,1000 or latency=1ms,10ms,100ms;
-    /// give two for a crossover map. Sweepable: concurrency, tasks, latency, bytes, cpu,
-    /// workers, batch, connection.
+    /// values with commas of their own are separated by ';' instead, e.g.
+    /// 'latency=normal:50ms,10ms;normal:50ms,20ms'. Give two for a crossover map.
+    /// Sweepable: concurrency, tasks, latency, bytes, cpu, workers, batch, connection.
     #[arg(long = "param", value_name = "NAME=V1,V2,...", value_parser = crate::bench::sweep::parse_param)]
     pub params: Vec<crate::bench::sweep::SweepParam>,
     #[command(flatten)]
@@ -465,8 +466,15 @@ where
 }
 
 /// Turns a clap error into its exit code, printing help and version in full
-/// and every other error as one line that names the flag and points at --help.
+/// and every other error as one line that names the flag, keeps clap's
+/// possible values and tips, and points at the subcommand's --help.
 pub fn report_clap_error(e: clap::Error) -> u8 {
+    let args: Vec<String> = std::env::args().collect();
+    report_clap_error_for(e, &args)
+}
+
+/// [`report_clap_error`] for the command line `args` (the program first).
+pub fn report_clap_error_for(e: clap::Error, args: &[String]) -> u8 {
     use clap::error::ErrorKind;
     match e.kind() {
         ErrorKind::DisplayHelp
@@ -496,14 +504,41 @@ pub fn report_clap_error(e: clap::Error) -> u8 {
                 .take_while(|l| l.starts_with("  ") && !l.trim().is_empty())
                 .map(str::trim)
                 .collect();
-            let first = if first.ends_with(':') && !listed.is_empty() {
+            let mut line = if first.ends_with(':') && !listed.is_empty() {
                 format!("{first} {}", listed.join(", "))
             } else {
                 first.to_string()
             };
-            eprintln!("Error: {first} (see concbench --help)");
+            // clap's possible values and did-you-mean tips, on the same line.
+            for extra in rendered.lines().map(str::trim) {
+                if extra.starts_with("[possible values") {
+                    line = format!("{line} {extra}");
+                } else if let Some(tip) = extra.strip_prefix("tip: ") {
+                    line = format!("{line}; {tip}");
+                }
+            }
+            eprintln!("Error: {line} (see {})", help_of(args));
             crate::error::exit::USAGE
         }
+    }
+}
+
+/// `concbench run --help` when `args` name a subcommand, else `concbench --help`.
+fn help_of(args: &[String]) -> String {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let sub = args
+        .iter()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .and_then(|a| {
+            cmd.get_subcommands()
+                .find(|s| !s.is_hide_set() && s.get_name() == a.as_str())
+                .map(|s| s.get_name().to_string())
+        });
+    match sub {
+        Some(s) => format!("concbench {s} --help"),
+        None => "concbench --help".into(),
     }
 }
 

@@ -9,6 +9,7 @@ use super::progress::RunProgress;
 use super::{options, resolve, target, verdict, warn_if_too_few_files};
 use crate::bench;
 use crate::cli::RunArgs;
+use crate::error::UsageError;
 use crate::interrupt;
 use crate::report::Format;
 
@@ -18,6 +19,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     interrupt::install_parent();
     let args = &crate::cli::scenario::apply(args)?;
     let resolved = resolve(args)?;
+    // Before anything runs: a format that contradicts --out is bad input.
+    let format = output_format(args)?;
     if let Some(param) = resolved.preset_sweep.clone() {
         return super::sweep::run_sweep(args, resolved, vec![param]);
     }
@@ -37,14 +40,14 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     match &args.out {
         Some(path) => {
-            crate::sys::fs::write_atomically(path, report.render(args.format))
+            crate::sys::fs::write_atomically(path, report.render(format))
                 .with_context(|| format!("cannot write --out {}", path.display()))?;
-            if args.format != Format::Table {
+            if format != Format::Table {
                 print!("{}", report.render(Format::Table));
             }
             eprintln!("results written to {}", path.display());
         }
-        None => print!("{}", report.render(args.format)),
+        None => print!("{}", report.render(format)),
     }
     if report.meta.interrupted {
         let names: Vec<&str> = report.results.iter().map(|r| r.strategy.as_str()).collect();
@@ -61,4 +64,26 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(interrupt::EXIT_INTERRUPTED));
     }
     Ok(verdict(std::slice::from_ref(&report)))
+}
+
+/// The format of the results: `--out`'s extension (`.json`, `.csv`, `.md`)
+/// says it, else `--format` does; the two may not disagree.
+fn output_format(args: &RunArgs) -> Result<Format, UsageError> {
+    let by_extension = args.out.as_deref().and_then(Format::of_path);
+    match by_extension {
+        Some(f) if args.given("format") && f != args.format => {
+            Err(UsageError::new(
+                "--out",
+                format!(
+                "{} is {} but --format {} was given; drop --format or name a file that ends in .{}",
+                args.out.as_deref().unwrap_or(std::path::Path::new("")).display(),
+                f.name(),
+                args.format.name(),
+                args.format.extension()
+            ),
+            ))
+        }
+        Some(f) => Ok(f),
+        None => Ok(args.format),
+    }
 }

@@ -57,6 +57,16 @@ pub(super) fn run_sweep(
         .out
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from(format!("{}-sweep.json", resolved.scenario)));
+    if let Some(f) = crate::report::Format::of_path(&out).filter(|f| *f != Format::Json) {
+        return Err(UsageError::new(
+            "--out",
+            format!(
+                "a sweep writes JSON (and a CSV beside it), not {}: name a .json file",
+                f.name()
+            ),
+        )
+        .into());
+    }
     let csv_out = out.with_extension("csv");
     let (_server, target) = target(args)?;
     let total_cells = grid(&params).len();

@@ -21,6 +21,7 @@ mod check;
 mod cli;
 mod client;
 mod faults;
+mod first_run;
 mod panics;
 mod parsing_properties;
 mod processes;

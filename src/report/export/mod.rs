@@ -23,6 +23,43 @@ pub enum Format {
     Markdown,
 }
 
+/// What the table shows for the bound and the efficiency of a plan with
+/// neither latency nor CPU work: there is no bound to hold it against.
+const NO_BOUND: &str = "–";
+
+impl Format {
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Markdown => "markdown",
+        }
+    }
+
+    /// The file extension that stands for it.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Table => "txt",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Markdown => "md",
+        }
+    }
+
+    /// The format a file name's extension stands for, if any.
+    pub fn of_path(path: &std::path::Path) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "json" => Some(Format::Json),
+            "csv" => Some(Format::Csv),
+            "md" | "markdown" => Some(Format::Markdown),
+            "txt" => Some(Format::Table),
+            _ => None,
+        }
+    }
+}
+
 impl RunReport {
     /// Renders the report in `format`.
     pub fn render(&self, format: Format) -> String {
@@ -90,8 +127,18 @@ impl RunReport {
                         format!("{}/{} FAILED", r.tasks_ok, r.tasks)
                     },
                     format_seconds(r.wall_s),
-                    format_seconds(r.ideal_s),
-                    format!("{:.2}", r.efficiency),
+                    // A plan with no latency and no CPU work has no bound:
+                    // its efficiency would read 0, as if the strategy failed.
+                    if r.ideal_s > 0.0 {
+                        format_seconds(r.ideal_s)
+                    } else {
+                        NO_BOUND.into()
+                    },
+                    if r.ideal_s > 0.0 {
+                        format!("{:.2}", r.efficiency)
+                    } else {
+                        NO_BOUND.into()
+                    },
                     r.speedup_vs_sequential
                         .map(|s| format!("{s:.2}x"))
                         .unwrap_or_else(|| "-".into()),
