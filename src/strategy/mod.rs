@@ -29,6 +29,7 @@ mod process_pool_async;
 #[path = "rayon.rs"]
 mod rayon_pool;
 mod sequential;
+mod thread_per_core;
 mod thread_per_task;
 mod thread_pool;
 
@@ -120,6 +121,7 @@ models! {
     AsyncRayon       => "async-rayon",        async_rayon::AsyncRayon,                (0x9C, 0x75, 0x5F);
     AsyncProcessPool => "async-process-pool", async_process_pool::AsyncProcessPool,   (0xBC, 0xBD, 0x22);
     ProcessPoolAsync => "process-pool-async", process_pool_async::ProcessPoolAsync,   (0x17, 0xBE, 0xCF);
+    ThreadPerCore    => "thread-per-core",    thread_per_core::ThreadPerCore,         (0x2F, 0x2F, 0x6F);
 }
 
 impl StrategyKind {

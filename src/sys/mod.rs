@@ -5,6 +5,7 @@
 //! Everything here is a leaf: it imports nothing else from the crate, so
 //! every layer above may use it.
 
+pub mod affinity;
 pub mod children;
 pub mod clock;
 pub mod fs;
