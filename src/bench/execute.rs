@@ -24,6 +24,8 @@ pub struct RawRun {
     /// The strategy's most requests in flight at once: the C of its bound.
     pub in_flight: usize,
     pub bound: Bound,
+    /// The P the bound was computed with.
+    pub bound_cores: usize,
     /// Its outcomes and its child processes' usage.
     pub run: StrategyRun,
     /// This process around the run.
@@ -76,6 +78,7 @@ pub(super) fn execute(
         kind,
         in_flight,
         bound,
+        bound_cores: ctx.cores,
         run,
         measured,
         sampled,

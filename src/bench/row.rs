@@ -19,6 +19,7 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
         kind,
         in_flight,
         bound,
+        bound_cores: _,
         run,
         measured,
         sampled,
@@ -30,6 +31,22 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
     let (kind, in_flight) = (*kind, *in_flight);
     let verification = plan.verify(&run.outcomes);
     let wall_s = measured.wall_s;
+    // A run cut short by its deadline (or Ctrl-C) did part of the plan: hold
+    // it against the bound of the tasks it finished, not of the whole plan
+    // (which would read as an efficiency of 200).
+    let cut_short = ["deadline", "cancelled"]
+        .iter()
+        .any(|c| verification.failures.contains_key(*c));
+    let bound = if cut_short {
+        let done = run
+            .outcomes
+            .iter()
+            .filter(|o| o.result.is_ok())
+            .map(|o| o.id);
+        plan.bound_of_ids(done, in_flight, raw.bound_cores)
+    } else {
+        *bound
+    };
 
     let server_user = (after.cpu_user_s - before.cpu_user_s).max(0.0);
     let server_sys = (after.cpu_sys_s - before.cpu_sys_s).max(0.0);
@@ -275,6 +292,7 @@ mod tests {
             kind: StrategyKind::ProcessPool,
             in_flight: 4,
             bound: plan.bound(4, 2),
+            bound_cores: 2,
             run: StrategyRun {
                 outcomes,
                 children: Usage {
@@ -353,6 +371,21 @@ mod tests {
         assert_eq!(row.failures.get("checksum_mismatch"), Some(&1));
         assert_eq!(row.failures.get("http_503"), Some(&1));
         assert!(row.first_failure.unwrap().starts_with("task 0:"));
+    }
+
+    #[test]
+    fn a_run_cut_short_by_its_deadline_is_held_against_the_tasks_it_finished() {
+        let plan = plan(20);
+        let mut outcomes = verified(&plan);
+        for o in &mut outcomes[5..] {
+            *o = TaskOutcome::failed(o.id, TaskError::Deadline("past it".into()));
+        }
+        let raw = raw(&plan, outcomes, 5);
+        // 5 tasks of 10 ms over 4 in flight: 12.5 ms of bound in 50 ms.
+        let row = build(&raw, &plan);
+        assert!((row.ideal_s - 0.0125).abs() < 1e-9, "{}", row.ideal_s);
+        assert!(row.checks.bound_ok, "{:?}", row.checks.flags);
+        assert_eq!(row.failures.get("deadline"), Some(&15));
     }
 
     #[test]

@@ -231,17 +231,34 @@ impl TaskPlan {
     /// The lower bound for a strategy that keeps at most `in_flight` requests
     /// in flight and may use `cores` cores for CPU work.
     pub fn bound(&self, in_flight: usize, cores: usize) -> Bound {
+        self.bound_of(self.specs.iter(), in_flight, cores)
+    }
+
+    /// The lower bound of the tasks among `ids` alone: for a run cut short
+    /// (a deadline, Ctrl-C), the work it did, not the plan it was given.
+    pub fn bound_of_ids(
+        &self,
+        ids: impl Iterator<Item = u64>,
+        in_flight: usize,
+        cores: usize,
+    ) -> Bound {
+        let specs: Vec<&TaskSpec> = ids.filter_map(|id| self.specs.get(id as usize)).collect();
+        self.bound_of(specs.into_iter(), in_flight, cores)
+    }
+
+    fn bound_of<'a>(
+        &self,
+        specs: impl Iterator<Item = &'a TaskSpec> + Clone,
+        in_flight: usize,
+        cores: usize,
+    ) -> Bound {
         let cpu_s =
             |s: &TaskSpec| s.cpu_units as f64 / self.units_per_us.max(f64::MIN_POSITIVE) / 1e6;
         let lat_s = |s: &TaskSpec| s.latency_us as f64 / 1e6;
-        let io_s = self.specs.iter().map(lat_s).sum::<f64>() / in_flight.max(1) as f64;
-        let cpu_total: f64 = self.specs.iter().map(cpu_s).sum();
+        let io_s = specs.clone().map(lat_s).sum::<f64>() / in_flight.max(1) as f64;
+        let cpu_total: f64 = specs.clone().map(cpu_s).sum();
         let cpu_s_term = cpu_total / cores.max(1) as f64;
-        let longest_task_s = self
-            .specs
-            .iter()
-            .map(|s| lat_s(s) + cpu_s(s))
-            .fold(0.0, f64::max);
+        let longest_task_s = specs.map(|s| lat_s(s) + cpu_s(s)).fold(0.0, f64::max);
         Bound {
             io_s,
             cpu_s: cpu_s_term,
