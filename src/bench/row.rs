@@ -223,7 +223,7 @@ fn percentiles(outcomes: &[TaskOutcome]) -> Percentiles {
 
 #[cfg(test)]
 mod tests {
-    use mock_server::{payload, FaultStats, LatenessSummary, ServerStats};
+    use mock_server::{FaultStats, LatenessSummary, ServerStats};
 
     use super::*;
     use crate::measure::Measured;
@@ -246,21 +246,7 @@ mod tests {
 
     /// The outcome a correct strategy reports for every task of `plan`.
     fn verified(plan: &TaskPlan) -> Vec<TaskOutcome> {
-        plan.specs
-            .iter()
-            .map(|s| TaskOutcome {
-                id: s.id,
-                result: Ok(Completed::from_body(
-                    &payload::generate(plan.seed, s.id, s.bytes),
-                    s.cpu_units,
-                )),
-                latency_us: 10_000,
-                server_lateness_us: None,
-                phases: Default::default(),
-                attempts: 1,
-                unreached: 0,
-            })
-            .collect()
+        plan.honest_outcomes()
     }
 
     fn server(served: u64, cpu_s: f64) -> (ServerStats, FaultStats) {

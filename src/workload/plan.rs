@@ -364,9 +364,30 @@ impl TaskPlan {
 }
 
 #[cfg(test)]
+impl TaskPlan {
+    /// What a strategy that did every task right reports (for tests).
+    pub(crate) fn honest_outcomes(&self) -> Vec<TaskOutcome> {
+        self.specs
+            .iter()
+            .map(|s| TaskOutcome {
+                id: s.id,
+                result: Ok(crate::task::Completed::from_body(
+                    &payload::generate(self.seed, s.id, s.bytes),
+                    s.cpu_units,
+                )),
+                latency_us: s.latency_us,
+                server_lateness_us: None,
+                phases: Default::default(),
+                attempts: 1,
+                unreached: 0,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
-    use crate::task::Completed;
     use std::time::Duration;
 
     fn plan() -> TaskPlan {
@@ -382,21 +403,7 @@ mod tests {
     }
 
     fn honest(plan: &TaskPlan) -> Vec<TaskOutcome> {
-        plan.specs
-            .iter()
-            .map(|s| {
-                let body = payload::generate(plan.seed, s.id, s.bytes);
-                TaskOutcome {
-                    id: s.id,
-                    result: Ok(Completed::from_body(&body, s.cpu_units)),
-                    latency_us: s.latency_us,
-                    server_lateness_us: None,
-                    phases: Default::default(),
-                    attempts: 1,
-                    unreached: 0,
-                }
-            })
-            .collect()
+        plan.honest_outcomes()
     }
 
     #[test]
