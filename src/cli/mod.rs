@@ -7,6 +7,7 @@ pub mod scenario;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 pub use mock_server::cli::FaultArgs;
 use mock_server::LatencyDist;
@@ -26,6 +27,16 @@ use crate::workload::{CpuWork, Verify, Workload};
 #[derive(Debug, Parser)]
 #[command(name = "concbench", version, propagate_version = true)]
 pub struct Cli {
+    /// Colour on a terminal: auto (unless NO_COLOR is set), always, or never.
+    #[arg(
+        long,
+        global = true,
+        value_name = "WHEN",
+        default_value = "auto",
+        value_parser = clap::builder::PossibleValuesParser::new(crate::colour::When::NAMES)
+            .try_map(|s| s.parse::<crate::colour::When>())
+    )]
+    pub color: crate::colour::When,
     #[command(subcommand)]
     pub command: Command,
 }
