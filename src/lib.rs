@@ -105,6 +105,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", report::file::schema_json());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Completions(args) => commands::completions(&args),
+        Command::Man(args) => commands::man(&args),
         Command::MockServer(args) => {
             mock_server::cli::run_as_child(&args)?;
             Ok(ExitCode::SUCCESS)

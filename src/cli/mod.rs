@@ -56,6 +56,11 @@ pub enum Command {
     List,
     /// Print the JSON schema of the results files (`run --format json`, `sweep`).
     Schema,
+    /// Print the completion script of a shell, e.g. `concbench completions bash`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) of concbench or of one of its commands, e.g.
+    /// `concbench man run | man -l -`.
+    Man(ManArgs),
     /// Serve the embedded mock server (used internally by `run`).
     #[command(name = "__mock-server", hide = true)]
     MockServer(mock_server::cli::ServerArgs),
@@ -251,6 +256,34 @@ pub struct ReportArgs {
     /// Directory for the charts (SVG and PNG) and summary.md; created if missing.
     #[arg(long, short = 'o', default_value = "report")]
     pub out: PathBuf,
+}
+
+/// Flags of `concbench completions`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to print the script of.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// The commands `concbench man` has a page of (every one users see).
+pub const MAN_PAGES: [&str; 8] = [
+    "run",
+    "sweep",
+    "report",
+    "check",
+    "list",
+    "schema",
+    "completions",
+    "man",
+];
+
+/// Flags of `concbench man`.
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// The command whose page to print; without it, concbench's own page.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(MAN_PAGES))]
+    pub command: Option<String>,
 }
 
 /// Flags of `concbench check`.

@@ -8,6 +8,7 @@ mod list;
 mod progress;
 mod report;
 mod run;
+mod shell;
 mod sweep;
 
 use std::process::ExitCode;
@@ -16,6 +17,7 @@ pub use check::check;
 pub use list::list;
 pub use report::{report, write_report};
 pub use run::run;
+pub use shell::{completions, man};
 pub use sweep::sweep;
 
 use crate::bench::sweep::{self as sweeps, SweepParam};
