@@ -545,7 +545,10 @@ pub fn report_clap_error(e: clap::Error) -> u8 {
             } else {
                 first.to_string()
             };
-            eprintln!("Error: {first} (see concbench --help)");
+            eprintln!(
+                "{} {first} (see concbench --help)",
+                crate::colour::error_prefix()
+            );
             crate::error::exit::USAGE
         }
     }

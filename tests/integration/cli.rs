@@ -576,3 +576,23 @@ fn clap_help_follows_color_too_and_machine_output_is_never_coloured() {
         "{bad}"
     );
 }
+
+#[test]
+fn clap_errors_colour_their_error_prefix_like_the_others() {
+    for env in [vec![], vec![("NO_COLOR", "1")]] {
+        let plain = piped_stderr(&["run", "--nope"], &env);
+        assert!(
+            plain.starts_with("Error: unexpected argument '--nope'"),
+            "{plain:?}"
+        );
+        let never = stderr_on_a_terminal(&["--color", "never", "run", "--nope"], &env);
+        assert!(!never.contains(ESC), "{env:?}: {never:?}");
+        let always = piped_stderr(&["run", "--nope", "--color=always"], &env);
+        assert!(
+            always.starts_with("\x1b[1m\x1b[31mError:\x1b[0m unexpected"),
+            "{always:?}"
+        );
+    }
+    let on_terminal = stderr_on_a_terminal(&["run", "--nope"], &[("NO_COLOR", "1")]);
+    assert!(on_terminal.starts_with("Error: unexpected") && !on_terminal.contains(ESC));
+}
