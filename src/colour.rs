@@ -132,6 +132,11 @@ pub fn error_prefix() -> String {
     for_stderr(ERROR, "Error:")
 }
 
+/// `Interrupted`, for the start of a line on stderr after Ctrl-C or SIGTERM.
+pub fn interrupted() -> String {
+    for_stderr(ERROR, "Interrupted")
+}
+
 /// `warning:`, for the start of a warning on stderr.
 pub fn warning_prefix() -> String {
     for_stderr(WARNING, "warning:")

@@ -138,7 +138,7 @@ pub fn error_line(e: &anyhow::Error) -> String {
         Some(i) => {
             let line = i.to_string();
             match line.strip_prefix("Interrupted") {
-                Some(rest) => format!("{}{rest}", colour::for_stderr(colour::ERROR, "Interrupted")),
+                Some(rest) => format!("{}{rest}", colour::interrupted()),
                 None => line,
             }
         }
