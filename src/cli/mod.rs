@@ -33,6 +33,8 @@ pub struct Cli {
         global = true,
         value_name = "WHEN",
         default_value = "auto",
+        // After a command's own flags in its help.
+        display_order = 900,
         value_parser = clap::builder::PossibleValuesParser::new(crate::colour::When::NAMES)
             .try_map(|s| s.parse::<crate::colour::When>())
     )]
