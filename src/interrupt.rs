@@ -43,13 +43,14 @@ pub fn install_parent() {
                 for _ in signals.forever() {
                     if requested() {
                         crate::sys::children::kill_and_reap_all();
-                        eprintln!("Interrupted twice: stopped at once.");
+                        eprintln!("{} twice: stopped at once.", crate::colour::interrupted());
                         std::process::exit(EXIT_INTERRUPTED as i32);
                     }
                     request();
                     eprintln!(
-                        "Interrupted: finishing the requests in flight and saving what finished \
-                         (Ctrl-C again to stop at once)."
+                        "{}: finishing the requests in flight and saving what finished \
+                         (Ctrl-C again to stop at once).",
+                        crate::colour::interrupted()
                     );
                     crate::sys::children::signal_all(libc::SIGINT);
                 }

@@ -20,9 +20,9 @@
 //! measured → a [`RunReport`] → exporters and charts. The modules are layers,
 //! leaves first; each imports only from the layers above it in this list
 //! (the test `layout::tests` holds the code to this list):
-//! 1. [`error`], [`units`], [`sys`]: errors users read, human units, and
-//!    every syscall (the shared clock, resource usage, live worker pids,
-//!    locating the executable, atomic writes).
+//! 1. [`error`], [`units`], [`sys`], [`colour`]: errors users read, human
+//!    units, every syscall (the shared clock, resource usage, live worker
+//!    pids, locating the executable, atomic writes), and colour on a terminal.
 //! 2. [`interrupt`]: Ctrl-C and SIGTERM: stop promptly, end the workers, keep what finished.
 //! 3. [`task`]: what one task is (spec, outcome, failure causes, phases), the
 //!    CPU kernel, and the guards tasks run under (panics, at most N at once).
@@ -48,6 +48,8 @@ pub mod bench;
 pub mod charts;
 #[doc(hidden)]
 pub mod cli;
+#[doc(hidden)]
+pub mod colour;
 #[doc(hidden)]
 pub mod commands;
 pub mod error;
@@ -89,6 +91,7 @@ use error::exit;
 
 /// Runs a parsed command line; the exit code says how it went (see [`error::exit`]).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    colour::set(cli.color);
     match cli.command {
         Command::Run(args) => commands::run(&args),
         Command::Sweep(args) => commands::sweep(&args),
@@ -102,6 +105,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", report::file::schema_json());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Completions(args) => commands::completions(&args),
+        Command::Man(args) => commands::man(&args),
         Command::MockServer(args) => {
             mock_server::cli::run_as_child(&args)?;
             Ok(ExitCode::SUCCESS)
@@ -125,10 +130,18 @@ pub fn exit_code_for(e: &anyhow::Error) -> u8 {
     }
 }
 
-/// The line to print for an error that ended the program.
+/// The line to print on stderr for an error that ended the program, its
+/// first word (`Error:` or `Interrupted`) in red and bold when stderr is
+/// coloured (see [`colour`]).
 pub fn error_line(e: &anyhow::Error) -> String {
     match e.downcast_ref::<error::Interrupted>() {
-        Some(i) => i.to_string(),
-        None => format!("Error: {e:#}"),
+        Some(i) => {
+            let line = i.to_string();
+            match line.strip_prefix("Interrupted") {
+                Some(rest) => format!("{}{rest}", colour::interrupted()),
+                None => line,
+            }
+        }
+        None => format!("{} {e:#}", colour::error_prefix()),
     }
 }

@@ -3,6 +3,10 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Before parsing, so that clap's help and errors follow --color too.
+    concbench::colour::set(concbench::colour::When::from_args(
+        std::env::args_os().skip(1),
+    ));
     let cli = match concbench::cli::parse() {
         Ok(cli) => cli,
         Err(e) => return ExitCode::from(concbench::cli::report_clap_error(e)),

@@ -7,6 +7,7 @@ pub mod scenario;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 pub use mock_server::cli::FaultArgs;
 use mock_server::LatencyDist;
@@ -26,6 +27,18 @@ use crate::workload::{CpuWork, Verify, Workload};
 #[derive(Debug, Parser)]
 #[command(name = "concbench", version, propagate_version = true)]
 pub struct Cli {
+    /// Colour on a terminal: auto (unless NO_COLOR is set), always, or never.
+    #[arg(
+        long,
+        global = true,
+        value_name = "WHEN",
+        default_value = "auto",
+        // After a command's own flags in its help.
+        display_order = 900,
+        value_parser = clap::builder::PossibleValuesParser::new(crate::colour::When::NAMES)
+            .try_map(|s| s.parse::<crate::colour::When>())
+    )]
+    pub color: crate::colour::When,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -45,6 +58,11 @@ pub enum Command {
     List,
     /// Print the JSON schema of the results files (`run --format json`, `sweep`).
     Schema,
+    /// Print the completion script of a shell, e.g. `concbench completions bash`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) of concbench or of one of its commands, e.g.
+    /// `concbench man run | man -l -`.
+    Man(ManArgs),
     /// Serve the embedded mock server (used internally by `run`).
     #[command(name = "__mock-server", hide = true)]
     MockServer(mock_server::cli::ServerArgs),
@@ -241,6 +259,34 @@ pub struct ReportArgs {
     /// Directory for the charts (SVG and PNG) and summary.md; created if missing.
     #[arg(long, short = 'o', default_value = "report")]
     pub out: PathBuf,
+}
+
+/// Flags of `concbench completions`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to print the script of.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// The commands `concbench man` has a page of (every one users see).
+pub const MAN_PAGES: [&str; 8] = [
+    "run",
+    "sweep",
+    "report",
+    "check",
+    "list",
+    "schema",
+    "completions",
+    "man",
+];
+
+/// Flags of `concbench man`.
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// The command whose page to print; without it, concbench's own page.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(MAN_PAGES))]
+    pub command: Option<String>,
 }
 
 /// Flags of `concbench check`.
@@ -517,7 +563,11 @@ pub fn report_clap_error_for(e: clap::Error, args: &[String]) -> u8 {
                     line = format!("{line}; {tip}");
                 }
             }
-            eprintln!("Error: {line} (see {})", help_of(args));
+            eprintln!(
+                "{} {line} (see {})",
+                crate::colour::error_prefix(),
+                help_of(args)
+            );
             crate::error::exit::USAGE
         }
     }
@@ -527,15 +577,13 @@ pub fn report_clap_error_for(e: clap::Error, args: &[String]) -> u8 {
 fn help_of(args: &[String]) -> String {
     use clap::CommandFactory;
     let cmd = Cli::command();
-    let sub = args
-        .iter()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .and_then(|a| {
-            cmd.get_subcommands()
-                .find(|s| !s.is_hide_set() && s.get_name() == a.as_str())
-                .map(|s| s.get_name().to_string())
-        });
+    // The first word that names a subcommand (global flags such as
+    // `--color always` may come before it).
+    let sub = args.iter().skip(1).find_map(|a| {
+        cmd.get_subcommands()
+            .find(|s| !s.is_hide_set() && s.get_name() == a.as_str())
+            .map(|s| s.get_name().to_string())
+    });
     match sub {
         Some(s) => format!("concbench {s} --help"),
         None => "concbench --help".into(),

@@ -92,7 +92,8 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!(
-            "Error: confirmed performance regression in {}",
+            "{} confirmed performance regression in {}",
+            crate::colour::error_prefix(),
             confirmed.join(", ")
         );
         Ok(ExitCode::from(exit::FAILED))

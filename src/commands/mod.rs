@@ -8,6 +8,7 @@ mod list;
 mod progress;
 mod report;
 mod run;
+mod shell;
 mod sweep;
 
 use std::process::ExitCode;
@@ -16,6 +17,7 @@ pub use check::check;
 pub use list::list;
 pub use report::{report, write_report};
 pub use run::run;
+pub use shell::{completions, man};
 pub use sweep::sweep;
 
 use crate::bench::sweep::{self as sweeps, SweepParam};
@@ -154,9 +156,10 @@ pub(super) fn warn_if_too_few_files(concurrency: usize) {
     let limit = crate::sys::process::open_files_limit();
     if limit > 0 && concurrency as u64 + 64 > limit {
         eprintln!(
-            "warning: --concurrency {concurrency} needs about {concurrency} open files in one \
+            "{} --concurrency {concurrency} needs about {concurrency} open files in one \
              process, more than the {limit} this process may open: expect failures with cause \
-             files_exhausted; lower --concurrency or raise the hard limit (ulimit -Hn)"
+             files_exhausted; lower --concurrency or raise the hard limit (ulimit -Hn)",
+            crate::colour::warning_prefix()
         );
     }
 }
@@ -176,7 +179,8 @@ pub(super) fn verdict(reports: &[RunReport]) -> ExitCode {
             .map(|(c, n)| format!("{c}: {n}"))
             .collect();
         eprintln!(
-            "Error: {}: {} of {} tasks failed ({}); first: {}",
+            "{} {}: {} of {} tasks failed ({}); first: {}",
+            crate::colour::error_prefix(),
             r.strategy,
             r.tasks_failed,
             r.tasks,

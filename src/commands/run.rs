@@ -35,7 +35,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let report = bench::run_workload(&resolved.workload, &resolved.kinds, &target, &opts)?;
     drop(progress);
     if report.meta.interrupted && report.results.is_empty() {
-        eprintln!("Interrupted before any strategy finished: nothing was written.");
+        eprintln!(
+            "{} before any strategy finished: nothing was written.",
+            crate::colour::interrupted()
+        );
         return Ok(ExitCode::from(interrupt::EXIT_INTERRUPTED));
     }
     match &args.out {
@@ -52,7 +55,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     if report.meta.interrupted {
         let names: Vec<&str> = report.results.iter().map(|r| r.strategy.as_str()).collect();
         eprintln!(
-            "Interrupted: {} of {} strategies finished ({}); their results are {}.",
+            "{}: {} of {} strategies finished ({}); their results are {}.",
+            crate::colour::interrupted(),
             names.len(),
             resolved.kinds.len(),
             names.join(", "),

@@ -122,10 +122,14 @@ pub(super) fn run_sweep(
     bar.finish_and_clear();
     if interrupted {
         if report.cells.is_empty() {
-            eprintln!("Interrupted before any cell finished: nothing was written.");
+            eprintln!(
+                "{} before any cell finished: nothing was written.",
+                crate::colour::interrupted()
+            );
         } else {
             eprintln!(
-                "Interrupted: {} of {} cells finished; they are in {} and {}.",
+                "{}: {} of {} cells finished; they are in {} and {}.",
+                crate::colour::interrupted(),
                 report.cells.len(),
                 total_cells,
                 out.display(),

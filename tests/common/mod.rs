@@ -193,6 +193,8 @@ pub fn concbench(args: &[&str]) -> Output {
     Command::new(EXE)
         .args(args)
         .env("RUST_BACKTRACE", "1")
+        // Output through a pipe is plain unless the environment forces colour.
+        .env_remove("CLICOLOR_FORCE")
         .stdin(Stdio::null())
         .output()
         .expect("concbench runs")

@@ -370,3 +370,229 @@ fn server_faults_with_an_external_target_say_where_they_belong() {
         &["--error-rate", "mock-server"],
     );
 }
+
+#[test]
+fn completions_offer_the_flags_and_not_the_hidden_commands() {
+    let out = concbench(&["completions", "bash"]);
+    assert!(out.status.success(), "{out:?}");
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(script.contains("complete -F _concbench"), "{script}");
+    for word in ["--strategies", "--color", "sweep", "completions", "man"] {
+        assert!(script.contains(word), "{word} missing from:\n{script}");
+    }
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = concbench(&["completions", shell]);
+        assert!(out.status.success(), "{shell}: {out:?}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(script.contains("strategies"), "{shell}:\n{script}");
+        for hidden in ["__worker", "__mock-server", "test-panic", "scale"] {
+            assert!(
+                !script.contains(hidden),
+                "{shell} offers {hidden}:\n{script}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_man_page_is_roff_and_names_every_command_but_the_hidden_ones() {
+    let out = concbench(&["man"]);
+    assert!(out.status.success(), "{out:?}");
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.starts_with('.'), "{page}");
+    let title = page.lines().find(|l| l.starts_with(".TH ")).unwrap_or("");
+    assert!(title.starts_with(".TH concbench 1 "), "{page}");
+    for command in ["run", "sweep", "report", "check", "completions", "man"] {
+        assert!(
+            page.contains(&format!("concbench\\-{command}(1)")),
+            "{command} missing from:\n{page}"
+        );
+    }
+    assert!(
+        !page.contains("worker") && !page.contains("mock\\-server"),
+        "{page}"
+    );
+
+    let run = concbench(&["man", "run"]);
+    assert!(run.status.success(), "{run:?}");
+    let run = String::from_utf8(run.stdout).unwrap();
+    assert!(run.contains(".TH concbench-run 1 "), "{run}");
+    assert!(
+        run.contains("\\-\\-strategies") && run.contains("\\-\\-color"),
+        "{run}"
+    );
+    assert!(!run.contains("test\\-panic"), "{run}");
+}
+
+/// An error that ends concbench through its one-line error (not clap's): a
+/// results file that does not exist.
+const MISSING_RESULTS: [&str; 2] = ["report", "/nonexistent/concbench-results.json"];
+
+/// concbench with no colour settings of the test's own environment.
+fn without_colour_env(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(EXE);
+    cmd.args(args)
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env("TERM", "xterm-256color")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Stderr of concbench run with stderr piped.
+fn piped_stderr(args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = without_colour_env(args, env).output().unwrap();
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// What concbench writes to its stderr when that is a terminal: a
+/// pseudo-terminal whose other end this test reads.
+fn stderr_on_a_terminal(args: &[&str], env: &[(&str, &str)]) -> String {
+    use std::io::Read;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty writes two descriptors, which are owned from here on.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both are open descriptors nothing else owns.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    for fd in [&master, &slave] {
+        // Children other tests start meanwhile must not keep the terminal open.
+        // SAFETY: fcntl on a descriptor this function owns.
+        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    let mut cmd = without_colour_env(args, env);
+    cmd.stdout(Stdio::null()).stderr(Stdio::from(slave));
+    let status = cmd.status().unwrap();
+    drop(cmd);
+    assert!(!status.success(), "{args:?} succeeded");
+    // Whatever it wrote is waiting in the terminal: read until nothing more comes.
+    let mut master = std::fs::File::from(master);
+    let mut written = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let mut poll = libc::pollfd {
+            fd: master.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one pollfd, which lives through the call.
+        if unsafe { libc::poll(&mut poll, 1, 200) } <= 0 || poll.revents & libc::POLLIN == 0 {
+            break;
+        }
+        match master.read(&mut buf) {
+            Ok(n) if n > 0 => written.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&written).into_owned()
+}
+
+const ESC: &str = "\x1b[";
+
+#[test]
+fn errors_are_coloured_on_a_terminal_unless_no_color_or_color_never_says_otherwise() {
+    let coloured = stderr_on_a_terminal(&MISSING_RESULTS, &[]);
+    assert!(
+        coloured.starts_with("\x1b[1m\x1b[31mError:\x1b[0m results file"),
+        "{coloured:?}"
+    );
+    // An empty NO_COLOR is no NO_COLOR (no-color.org).
+    assert!(stderr_on_a_terminal(&MISSING_RESULTS, &[("NO_COLOR", "")]).contains(ESC));
+    for (args, env) in [
+        (MISSING_RESULTS.to_vec(), vec![("NO_COLOR", "1")]),
+        (MISSING_RESULTS.to_vec(), vec![("NO_COLOR", "yes")]),
+        (
+            [&["--color", "never"][..], &MISSING_RESULTS].concat(),
+            vec![],
+        ),
+        ([&MISSING_RESULTS[..], &["--color=never"]].concat(), vec![]),
+    ] {
+        let plain = stderr_on_a_terminal(&args, &env);
+        assert!(
+            plain.starts_with("Error: results file"),
+            "{args:?} {env:?}: {plain:?}"
+        );
+        assert!(!plain.contains(ESC), "{args:?} {env:?}: {plain:?}");
+    }
+}
+
+#[test]
+fn errors_are_plain_through_a_pipe_unless_color_always_which_wins_over_no_color() {
+    for env in [vec![], vec![("NO_COLOR", "1")]] {
+        let plain = piped_stderr(&MISSING_RESULTS, &env);
+        assert!(
+            plain.starts_with("Error: ") && !plain.contains(ESC),
+            "{env:?}: {plain:?}"
+        );
+        let never = [&["--color", "never"][..], &MISSING_RESULTS].concat();
+        assert!(!piped_stderr(&never, &env).contains(ESC), "{env:?}");
+        let always = [&["--color", "always"][..], &MISSING_RESULTS].concat();
+        let coloured = piped_stderr(&always, &env);
+        assert!(
+            coloured.starts_with("\x1b[1m\x1b[31mError:\x1b[0m "),
+            "{env:?}: {coloured:?}"
+        );
+        // The flag is global: after the command too.
+        let after = [&MISSING_RESULTS[..], &["--color", "always"]].concat();
+        assert!(piped_stderr(&after, &env).contains(ESC), "{env:?}");
+    }
+}
+
+#[test]
+fn clap_help_follows_color_too_and_machine_output_is_never_coloured() {
+    let help = |args: &[&str]| {
+        let out = without_colour_env(args, &[("NO_COLOR", "1")])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(help(&["--color", "always", "run", "--help"]).contains(ESC));
+    assert!(!help(&["--color", "never", "run", "--help"]).contains(ESC));
+    assert!(!help(&["run", "--help"]).contains(ESC));
+    for args in [
+        &["--color", "always", "schema"][..],
+        &["--color", "always", "completions", "bash"],
+        &["--color", "always", "man"],
+    ] {
+        assert!(!help(args).contains(ESC), "{args:?}");
+    }
+    let bad = piped_stderr(&["--color", "sometimes", "list"], &[]);
+    assert!(
+        bad.contains("--color") && bad.contains("sometimes"),
+        "{bad}"
+    );
+}
+
+#[test]
+fn clap_errors_colour_their_error_prefix_like_the_others() {
+    for env in [vec![], vec![("NO_COLOR", "1")]] {
+        let plain = piped_stderr(&["run", "--nope"], &env);
+        assert!(
+            plain.starts_with("Error: unexpected argument '--nope'"),
+            "{plain:?}"
+        );
+        let never = stderr_on_a_terminal(&["--color", "never", "run", "--nope"], &env);
+        assert!(!never.contains(ESC), "{env:?}: {never:?}");
+        let always = piped_stderr(&["run", "--nope", "--color=always"], &env);
+        assert!(
+            always.starts_with("\x1b[1m\x1b[31mError:\x1b[0m unexpected"),
+            "{always:?}"
+        );
+    }
+    let on_terminal = stderr_on_a_terminal(&["run", "--nope"], &[("NO_COLOR", "1")]);
+    assert!(on_terminal.starts_with("Error: unexpected") && !on_terminal.contains(ESC));
+}
