@@ -37,7 +37,7 @@
 //!    the winner rule, exporters (table, JSON, CSV, Markdown).
 //! 9. [`bench`], [`charts`]: running strategies over a plan into rows
 //!    (repeats, sweeps, the CI gate); SVG and PNG charts of saved reports.
-//! 10. [`cli`]: the only module that knows clap (flags, scenario files, presets).
+//! 10. [`cli`]: the command line: flags and their parsers (clap), scenario files, presets.
 //! 11. [`commands`]: one file per subcommand; the only layer that prints.
 //!
 //! The mock server is its own crate, `mock-server`, shared for its latency
