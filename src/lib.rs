@@ -43,6 +43,14 @@
 //! The mock server is its own crate, `mock-server`, shared for its latency
 //! distributions, payload generator and fault flags.
 
+// Linux only, said at compile time rather than as a pile of missing symbols.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "concbench runs on Linux only: it reads /proc (CPU, memory, threads, pressure), sets \
+     prctl(PR_SET_PDEATHSIG) so no worker or server outlives it, reaps children with wait4 \
+     and stops them with signals"
+);
+
 #[doc(hidden)]
 pub mod bench;
 pub mod charts;

@@ -58,6 +58,14 @@
 //! - [`dist`], [`payload`], [`rng`], [`units`]: shared with the client, which
 //!   must draw the same latencies and verify the same bytes.
 
+// Linux only, said at compile time rather than as a pile of missing symbols.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "mock-server runs on Linux only: it reads its own CPU from /proc, tightens its timer with \
+     prctl(PR_SET_TIMERSLACK) and, as a child, dies with its parent through \
+     prctl(PR_SET_PDEATHSIG)"
+);
+
 mod body;
 pub mod cli;
 mod config;

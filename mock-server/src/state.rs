@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use crate::config::ServerConfig;
 use crate::faults::RateLimiter;
 use crate::rng::SplitMix64;
-use crate::stats::{self, Counters, ServerStats};
+use crate::stats::{Counters, CpuClock, ServerStats};
 use crate::timer::PreciseTimer;
 
 /// What every connection's handler shares.
@@ -27,6 +27,8 @@ pub(crate) struct Shared {
     pub(crate) shutting_down: watch::Sender<bool>,
     /// Kernel thread ids of the server's threads, for its CPU accounting.
     pub(crate) tids: Arc<Mutex<Vec<i32>>>,
+    /// The CPU of those threads, kept monotonic between snapshots.
+    cpu: CpuClock,
     started: Instant,
 }
 
@@ -44,6 +46,7 @@ impl Shared {
             counters: Counters::new(),
             timer,
             tids,
+            cpu: CpuClock::new(),
             started: Instant::now(),
         }
     }
@@ -51,7 +54,7 @@ impl Shared {
     pub(crate) fn stats(&self) -> ServerStats {
         use std::sync::atomic::Ordering::Relaxed;
         let tids = self.tids.lock().expect("tids lock").clone();
-        let (cpu_user_s, cpu_sys_s) = stats::threads_cpu_s(&tids);
+        let (cpu_user_s, cpu_sys_s) = self.cpu.read(&tids);
         let c = &self.counters;
         ServerStats {
             pid: std::process::id(),

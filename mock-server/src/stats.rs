@@ -44,7 +44,9 @@ pub struct ServerStats {
     /// How late successful `/work` answers were against their requested
     /// latency (a drip at its head), since the last reset.
     pub lateness_us: LatenessSummary,
-    /// User CPU of the server's own threads since start, in seconds (clock ticks: 10 ms grain).
+    /// User CPU of the server's own threads since start, in seconds. With
+    /// `cpu_sys_s` it adds up to their precise time on a CPU (nanoseconds);
+    /// the split follows the kernel's clock ticks (see `CpuClock` in `stats.rs`).
     pub cpu_user_s: f64,
     /// System CPU of the server's own threads since start, in seconds.
     pub cpu_sys_s: f64,
@@ -226,30 +228,196 @@ impl Drop for InFlightGuard<'_> {
     }
 }
 
-/// User and system CPU of the given threads of this process, in seconds,
-/// from `/proc/self/task/<tid>/stat`. Threads that have exited count as zero.
-pub(crate) fn threads_cpu_s(tids: &[i32]) -> (f64, f64) {
+/// The server's own CPU, user and system, to the nanosecond.
+///
+/// The server may share its process with its client (tests, library users),
+/// so it counts only its own threads (the tids it recorded as each started),
+/// never the process clock. For each thread:
+/// - the total is the first field of `/proc/self/task/<tid>/schedstat`,
+///   nanoseconds on a CPU, as concbench's sampler reads it;
+/// - the kernel splits that total between user and system only in clock
+///   ticks (`/proc/self/task/<tid>/stat`, 10 ms each at the usual 100 Hz), so
+///   a short run would show 0, 10 or 20 ms.
+///
+/// The reported figures are the precise total split in the proportion of the
+/// summed user and system ticks, kept monotonic the way the kernel keeps
+/// `getrusage` monotonic (`cputime_adjust`): neither part ever decreases and
+/// they always add up to the precise total. A client that diffs two
+/// snapshots part by part gets two differences ≥ 0 whose sum is the precise
+/// CPU between them, and the split is as good as the ticks allow (right in
+/// proportion over long runs; all user until the first system tick).
+/// Reporting the total as user and 0 as system would be monotonic too, but
+/// would hide that most of a mock server's time is spent in the kernel.
+///
+/// A thread whose `schedstat` cannot be read (a kernel without
+/// `CONFIG_SCHED_INFO`) counts its ticks instead; a thread that has exited
+/// counts as zero, and the figures then hold still until the live threads
+/// have made up for it.
+pub(crate) struct CpuClock {
+    /// The last (user, system) reported, in seconds.
+    last: Mutex<(f64, f64)>,
+}
+
+impl CpuClock {
+    pub fn new() -> Self {
+        Self {
+            last: Mutex::new((0.0, 0.0)),
+        }
+    }
+
+    /// User and system CPU of the given threads of this process since they
+    /// started, in seconds (see [`CpuClock`]).
+    pub fn read(&self, tids: &[i32]) -> (f64, f64) {
+        let now = threads_cpu(tids);
+        let mut last = self.last.lock().expect("cpu clock lock");
+        *last = split(*last, now);
+        *last
+    }
+}
+
+/// What the kernel says about a set of threads.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct ThreadsCpu {
+    /// Time on a CPU, in seconds (`schedstat`, ns; ticks where it is missing).
+    total_s: f64,
+    /// Clock ticks of user and of system time (`stat`).
+    user_ticks: u64,
+    sys_ticks: u64,
+}
+
+/// Splits `now.total_s` in the proportion of its ticks, with neither part
+/// below its value in `last` (see [`CpuClock`]).
+fn split(last: (f64, f64), now: ThreadsCpu) -> (f64, f64) {
+    let (last_user, last_sys) = last;
+    let total = now.total_s;
+    if total <= last_user + last_sys {
+        return last;
+    }
+    let ticks = now.user_ticks + now.sys_ticks;
+    let sys_share = if ticks == 0 {
+        0.0
+    } else {
+        now.sys_ticks as f64 / ticks as f64
+    };
+    let sys = (total * sys_share).max(last_sys);
+    let user = total - sys;
+    if user < last_user {
+        (last_user, total - last_user)
+    } else {
+        (user, sys)
+    }
+}
+
+/// Reads `schedstat` and `stat` of the given threads of this process.
+fn threads_cpu(tids: &[i32]) -> ThreadsCpu {
     // SAFETY: sysconf has no preconditions.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    let mut user = 0u64;
-    let mut sys = 0u64;
+    let tick_s = 1.0 / unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let mut out = ThreadsCpu::default();
     for tid in tids {
-        let Ok(text) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
             continue;
         };
         // Fields after the command name (which may hold spaces) start at field 3 (state).
-        let Some(rest) = text.rsplit_once(')').map(|(_, r)| r) else {
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
             continue;
         };
         let fields: Vec<&str> = rest.split_whitespace().collect();
-        user += fields.get(11).and_then(|f| f.parse().ok()).unwrap_or(0u64);
-        sys += fields.get(12).and_then(|f| f.parse().ok()).unwrap_or(0u64);
+        let user: u64 = fields.get(11).and_then(|f| f.parse().ok()).unwrap_or(0);
+        let sys: u64 = fields.get(12).and_then(|f| f.parse().ok()).unwrap_or(0);
+        out.user_ticks += user;
+        out.sys_ticks += sys;
+        let on_cpu_ns = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat"))
+            .ok()
+            .and_then(|t| t.split_whitespace().next()?.parse::<u64>().ok());
+        out.total_s += match on_cpu_ns {
+            Some(ns) => ns as f64 / 1e9,
+            None => (user + sys) as f64 * tick_s,
+        };
     }
-    (user as f64 / ticks, sys as f64 / ticks)
+    out
 }
 
 /// The calling thread's kernel thread id.
 pub(crate) fn gettid() -> i32 {
     // SAFETY: gettid has no preconditions.
     unsafe { libc::gettid() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cpu(total_s: f64, user_ticks: u64, sys_ticks: u64) -> ThreadsCpu {
+        ThreadsCpu {
+            total_s,
+            user_ticks,
+            sys_ticks,
+        }
+    }
+
+    #[test]
+    fn the_split_adds_up_to_the_precise_total_and_never_goes_back() {
+        let mut last = (0.0, 0.0);
+        // Before any tick everything is user; then ticks of each kind, a
+        // reading that went back (a thread exited) and one that stood still.
+        let readings = [
+            cpu(0.003_217, 0, 0),
+            cpu(0.008_5, 0, 1),
+            cpu(0.012_25, 1, 1),
+            cpu(0.031_7, 1, 3),
+            cpu(0.020_0, 1, 2),
+            cpu(0.031_7, 1, 3),
+            cpu(0.095_123, 6, 3),
+        ];
+        for now in readings {
+            let next = split(last, now);
+            assert!(
+                next.0 >= last.0 && next.1 >= last.1,
+                "{last:?} then {next:?}"
+            );
+            if now.total_s > last.0 + last.1 {
+                assert!(
+                    (next.0 + next.1 - now.total_s).abs() < 1e-12,
+                    "{next:?} of {now:?}"
+                );
+            } else {
+                assert_eq!(next, last);
+            }
+            last = next;
+        }
+        assert_eq!(split((0.0, 0.0), cpu(0.003_217, 0, 0)), (0.003_217, 0.0));
+        // With room to do so, the split is the ticks' proportion.
+        let (user, sys) = split((0.001, 0.001), cpu(0.1, 1, 3));
+        assert!((user - 0.025).abs() < 1e-12 && (sys - 0.075).abs() < 1e-12);
+    }
+
+    #[test]
+    fn this_threads_cpu_is_read_to_below_a_clock_tick() {
+        let tid = gettid();
+        let clock = CpuClock::new();
+        // 3 ms of this thread's CPU (not of wall time: the machine may be busy).
+        let thread_cpu_s = || {
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: clock_gettime writes into the timespec we own.
+            unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+            ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+        };
+        let start = thread_cpu_s();
+        while thread_cpu_s() - start < 0.003 {
+            std::hint::black_box(0u64);
+        }
+        let (user, sys) = clock.read(&[tid]);
+        let total = user + sys;
+        // The kernel's count may lag the running thread's clock by a little.
+        assert!(total >= 0.002, "{total} s after 3 ms of spinning");
+        let ms = total * 1e3;
+        assert!(
+            (ms - ms.round()).abs() > 1e-6,
+            "{total} s is whole milliseconds"
+        );
+        assert_eq!(clock.read(&[]), (user, sys), "never goes back");
+    }
 }

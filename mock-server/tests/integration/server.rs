@@ -536,3 +536,31 @@ fn a_server_with_two_runtime_threads_serves_correctly() {
     assert!(stats.lateness_us.p50 < 1_000);
     server.shutdown();
 }
+
+#[test]
+fn the_servers_cpu_is_reported_to_below_a_clock_tick() {
+    let server = start(ServerConfig::default());
+    let agent = agent();
+    let before = http_stats(&agent, &server);
+    // A little work: 20 bodies of 256 KiB are some milliseconds of the server's CPU.
+    for id in 0..20 {
+        let reply = get(
+            &agent,
+            &format!("{}/work?id={id}&bytes=262144&seed=1", server.url()),
+        );
+        assert_eq!(reply.status, 200);
+    }
+    let after = http_stats(&agent, &server);
+    let (user, sys) = (
+        after.cpu_user_s - before.cpu_user_s,
+        after.cpu_sys_s - before.cpu_sys_s,
+    );
+    assert!(user >= 0.0 && sys >= 0.0, "user {user} s, sys {sys} s");
+    let total_ms = (user + sys) * 1e3;
+    assert!(total_ms > 0.0, "the server did some work");
+    // Clock ticks are 10 ms: a total read from them would be a multiple of 10 ms.
+    assert!(
+        (total_ms / 10.0 - (total_ms / 10.0).round()).abs() > 1e-6,
+        "{total_ms} ms of server CPU is a whole number of 10 ms ticks"
+    );
+}
