@@ -119,9 +119,19 @@ pub struct RunArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Write the output to FILE (atomically) instead of stdout; the table still goes to stdout.
+    /// Write the output to FILE (atomically) instead of stdout; the table still goes to
+    /// stdout. Its extension (.json, .csv, .md) sets the format unless --format is given.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Also write the results as JSON to FILE (several exports may be given at once).
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<PathBuf>,
+    /// Also write the results as CSV to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_csv: Option<PathBuf>,
+    /// Also write the results as Markdown to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<PathBuf>,
     /// Worker threads or processes of the pool strategies (W); default: one per core.
     #[arg(long, short = 'w', value_parser = parse_workers)]
     pub workers: Option<usize>,

@@ -52,6 +52,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
         None => print!("{}", report.render(format)),
     }
+    for (path, f) in exports(args) {
+        crate::sys::fs::write_atomically(path, report.render(f))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("{} results written to {}", f.name(), path.display());
+    }
     if report.meta.interrupted {
         let names: Vec<&str> = report.results.iter().map(|r| r.strategy.as_str()).collect();
         eprintln!(
@@ -90,4 +95,16 @@ fn output_format(args: &RunArgs) -> Result<Format, UsageError> {
         Some(f) => Ok(f),
         None => Ok(args.format),
     }
+}
+
+/// The `--export-*` files asked for, with their formats.
+fn exports(args: &RunArgs) -> Vec<(&std::path::Path, Format)> {
+    [
+        (&args.export_json, Format::Json),
+        (&args.export_csv, Format::Csv),
+        (&args.export_markdown, Format::Markdown),
+    ]
+    .into_iter()
+    .filter_map(|(path, f)| path.as_deref().map(|p| (p, f)))
+    .collect()
 }

@@ -57,6 +57,20 @@ pub(super) fn run_sweep(
         .out
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from(format!("{}-sweep.json", resolved.scenario)));
+    if let Some(flag) = [
+        ("--export-json", &args.export_json),
+        ("--export-csv", &args.export_csv),
+        ("--export-markdown", &args.export_markdown),
+    ]
+    .iter()
+    .find_map(|(flag, path)| path.as_ref().map(|_| *flag))
+    {
+        return Err(UsageError::new(
+            flag,
+            "is for run: a sweep writes --out (JSON) and a CSV beside it",
+        )
+        .into());
+    }
     if let Some(f) = crate::report::Format::of_path(&out).filter(|f| *f != Format::Json) {
         return Err(UsageError::new(
             "--out",

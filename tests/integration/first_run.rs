@@ -136,3 +136,48 @@ fn a_mistyped_flag_or_value_keeps_clap_s_tip_and_names_the_subcommand_help() {
     );
     assert!(line.ends_with("(see concbench sweep --help)"), "{line}");
 }
+
+#[test]
+fn several_exports_are_written_at_once_each_in_its_format() {
+    let dir = fresh_dir("first-run-exports");
+    let (json, csv, md) = (dir.join("r.json"), dir.join("r.csv"), dir.join("r.md"));
+    let out = concbench(&[
+        "run",
+        "-s",
+        "async",
+        "-n",
+        "20",
+        "-l",
+        "1ms",
+        "--cpu",
+        "0",
+        "--export-json",
+        json.to_str().unwrap(),
+        "--export-csv",
+        csv.to_str().unwrap(),
+        "--export-markdown",
+        md.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(v["results"][0]["strategy"], "async");
+    assert!(std::fs::read_to_string(&csv)
+        .unwrap()
+        .starts_with("scenario,params,strategy,"));
+    assert!(std::fs::read_to_string(&md)
+        .unwrap()
+        .contains("| strategy |"));
+    let line = one_line_usage_error(&[
+        "sweep",
+        "--param",
+        "concurrency=1,2",
+        "--export-csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(line.contains("--export-csv"), "{line}");
+}
