@@ -162,6 +162,7 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
         in_flight_limit: in_flight,
         threads_started: run.threads_started,
         processes_started: run.children.processes,
+        workers_replaced: run.workers_replaced,
         wall_s,
         ideal_s: bound.ideal_s,
         bound_io_s: bound.io_s,
@@ -289,6 +290,7 @@ mod tests {
                     ..Usage::default()
                 },
                 threads_started: 3,
+                workers_replaced: 0,
             },
             measured: Measured {
                 wall_s,

@@ -196,6 +196,10 @@ pub struct RunArgs {
     /// `mock-server` instead.
     #[command(flatten, next_help_heading = "Server faults")]
     pub faults: FaultArgs,
+    /// Replace a process-pool worker by a fresh process after it was sent N tasks, like
+    /// Python's Pool(maxtasksperchild=N) (process-pool and process-pool-async).
+    #[arg(long, value_name = "N", value_parser = parse_max_tasks_per_child)]
+    pub max_tasks_per_child: Option<usize>,
     /// Test-only: the parent panics after this many outcomes of a process
     /// pool (proves that no worker outlives a panicking parent).
     #[arg(long, hide = true)]
@@ -393,6 +397,13 @@ fn duration_within(
         return Err(out_of_range.into());
     }
     Ok(d)
+}
+
+fn parse_max_tasks_per_child(s: &str) -> Result<usize, String> {
+    match units::parse_count(s)? {
+        0 => Err("give at least 1 task per worker process".into()),
+        n => Ok(n as usize),
+    }
 }
 
 fn parse_verify(s: &str) -> Result<Verify, String> {

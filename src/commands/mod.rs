@@ -96,6 +96,7 @@ pub(super) fn options(args: &RunArgs, scenario: &str) -> RunOptions {
             batch: args.batch,
             worker_exe: None,
             policy: args.policy(),
+            max_tasks_per_child: args.max_tasks_per_child,
             test_panic_after: args.test_panic_after,
             test_panic_task: args.test_panic_task,
         },

@@ -211,6 +211,10 @@ pub struct StrategyResult {
     pub in_flight_limit: usize,
     pub threads_started: usize,
     pub processes_started: u64,
+    /// Of those, the processes that replaced a worker which had done its
+    /// `--max-tasks-per-child` share (their start-up is in the wall time and CPU).
+    #[serde(default)]
+    pub workers_replaced: u64,
     pub wall_s: f64,
     pub ideal_s: f64,
     /// The bound's three terms: Σl/C, Σc/P and the longest task.

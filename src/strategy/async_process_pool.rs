@@ -98,6 +98,7 @@ impl Strategy for AsyncProcessPool {
             outcomes,
             children,
             threads_started: 2 + w,
+            workers_replaced: 0,
         })
     }
 }

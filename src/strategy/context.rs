@@ -44,6 +44,9 @@ pub struct StrategyOptions {
     pub worker_exe: Option<PathBuf>,
     /// Timeout, retries, rate limit and deadline of every request (the same for every strategy).
     pub policy: ClientPolicy,
+    /// Most tasks one worker process of a process pool is sent before a fresh
+    /// process replaces it (`--max-tasks-per-child`); `None`: no limit.
+    pub max_tasks_per_child: Option<usize>,
     /// Test-only: the parent panics after this many outcomes of a process
     /// pool, to prove that no worker outlives a panicking parent. Set only by
     /// the hidden `--test-panic-after` flag; `None` in every real run.

@@ -53,6 +53,8 @@ pub struct StrategyRun {
     pub children: Usage,
     /// Threads the strategy started (runtime workers, pool threads), for the report.
     pub threads_started: usize,
+    /// Worker processes replaced by fresh ones (`--max-tasks-per-child`).
+    pub workers_replaced: u64,
 }
 
 /// A concurrency model.

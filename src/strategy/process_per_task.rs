@@ -116,6 +116,7 @@ impl Strategy for ProcessPerTask {
             outcomes: outcomes.into_inner().expect("outcomes lock"),
             children,
             threads_started: plan.specs.len(),
+            workers_replaced: 0,
         })
     }
 }

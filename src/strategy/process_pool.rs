@@ -43,10 +43,12 @@ impl Strategy for ProcessPool {
         let mut set = WorkerSet::spawn(w, &spawn).context("starting the process pool")?;
         // One batch running and one queued keeps a worker busy between messages.
         let outcomes = pool_dispatch::run_tasks(&mut set, plan, ctx, 2 * ctx.options.batch);
+        let workers_replaced = set.replaced();
         let children = set.finish(|_| {});
         Ok(StrategyRun {
             outcomes,
             children,
+            workers_replaced,
             threads_started: w,
         })
     }

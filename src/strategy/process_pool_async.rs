@@ -47,10 +47,12 @@ impl Strategy for ProcessPoolAsync {
         // Keep each worker k requests busy plus as many queued, so a slot never waits on the parent.
         let window = 2 * k.max(ctx.options.batch);
         let outcomes = pool_dispatch::run_tasks(&mut set, plan, ctx, window);
+        let workers_replaced = set.replaced();
         let children = set.finish(|_| {});
         Ok(StrategyRun {
             outcomes,
             children,
+            workers_replaced,
             threads_started: w,
         })
     }

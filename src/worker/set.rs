@@ -57,11 +57,23 @@ struct Worker {
 
 /// A set of running workers: their inputs, one event stream from all their
 /// outputs, and the guarantee that they are all gone when the set is dropped.
+/// A worker can be replaced by a fresh process in its slot ([`Self::replace`]).
 pub struct WorkerSet {
     workers: Vec<Worker>,
     events: Receiver<RawEvent>,
+    /// Kept for the readers of replacement workers.
+    tx: crossbeam_channel::Sender<RawEvent>,
+    /// Events that came while a replacement was starting, handed out first.
+    early: std::collections::VecDeque<RawEvent>,
+    /// Workers whose output has not ended yet (the stream ends with the last).
+    live: usize,
     /// Process group of the set (the first worker's pid).
     pgid: i32,
+    spec: WorkerSpawn,
+    /// Kernel-counted usage of the workers that were replaced.
+    retired: Usage,
+    /// Workers replaced by fresh processes.
+    replaced: u64,
 }
 
 /// How long a starting worker may take to say `Ready`.
@@ -74,67 +86,18 @@ impl WorkerSet {
         let mut set = WorkerSet {
             workers: Vec::with_capacity(n),
             events: rx,
+            tx,
+            early: Default::default(),
+            live: 0,
             pgid: 0,
+            spec: spec.clone(),
+            retired: Usage::default(),
+            replaced: 0,
         };
         for i in 0..n {
-            let mut cmd = Command::new(&spec.exe);
-            cmd.arg(WORKER_SUBCOMMAND)
-                .arg(spec.config.to_arg())
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .process_group(set.pgid);
-            let mut child = cmd
-                .spawn()
-                .with_context(|| format!("cannot start worker process {}", spec.exe.display()))?;
-            let pid = child.id();
-            register(pid);
-            if set.pgid == 0 {
-                set.pgid = pid as i32;
-            }
-            let stdin = child
-                .stdin
-                .take()
-                .map(|s| BufWriter::with_capacity(64 * 1024, s));
-            let stdout = child.stdout.take().expect("stdout is piped");
-            set.workers.push(Worker {
-                pid,
-                child,
-                stdin,
-                gone: false,
-                reaped: false,
-                reported: None,
-                kernel: None,
-            });
-            let tx = tx.clone();
-            std::thread::Builder::new()
-                .name(format!("worker-{i}-reader"))
-                .spawn(move || {
-                    let mut r = BufReader::with_capacity(64 * 1024, stdout);
-                    loop {
-                        match ipc::read_frame::<FromWorker>(&mut r) {
-                            Ok(Some(msg)) => {
-                                if tx.send(RawEvent::Msg(i, msg)).is_err() {
-                                    return;
-                                }
-                            }
-                            Ok(None) => {
-                                let _ = tx.send(RawEvent::Eof(i, None));
-                                return;
-                            }
-                            Err(e) => {
-                                let _ = tx.send(RawEvent::Eof(
-                                    i,
-                                    Some(format!("unreadable output: {e}")),
-                                ));
-                                return;
-                            }
-                        }
-                    }
-                })
-                .context("cannot start a worker reader thread")?;
+            let worker = set.start(i)?;
+            set.workers.push(worker);
         }
-        drop(tx);
         set.await_ready(&spec.exe)?;
         // A Ctrl-C forwarded before these workers were registered never
         // reached them: forward it now (they handle SIGINT once ready).
@@ -145,6 +108,106 @@ impl WorkerSet {
             }
         }
         Ok(set)
+    }
+
+    /// Starts the process of slot `i` and the thread that reads its output.
+    fn start(&mut self, i: usize) -> anyhow::Result<Worker> {
+        let spec = &self.spec;
+        // A replacement joins the set's group while another member keeps it
+        // alive; otherwise it leads a new one.
+        let group_alive = self.pgid > 0 && self.workers.iter().any(|w| !w.reaped);
+        let mut cmd = Command::new(&spec.exe);
+        cmd.arg(WORKER_SUBCOMMAND)
+            .arg(spec.config.to_arg())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .process_group(if group_alive { self.pgid } else { 0 });
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("cannot start worker process {}", spec.exe.display()))?;
+        let pid = child.id();
+        register(pid);
+        if !group_alive {
+            self.pgid = pid as i32;
+        }
+        let stdin = child
+            .stdin
+            .take()
+            .map(|s| BufWriter::with_capacity(64 * 1024, s));
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let tx = self.tx.clone();
+        std::thread::Builder::new()
+            .name(format!("worker-{i}-reader"))
+            .spawn(move || {
+                let mut r = BufReader::with_capacity(64 * 1024, stdout);
+                loop {
+                    match ipc::read_frame::<FromWorker>(&mut r) {
+                        Ok(Some(msg)) => {
+                            if tx.send(RawEvent::Msg(i, msg)).is_err() {
+                                return;
+                            }
+                        }
+                        Ok(None) => {
+                            let _ = tx.send(RawEvent::Eof(i, None));
+                            return;
+                        }
+                        Err(e) => {
+                            let _ =
+                                tx.send(RawEvent::Eof(i, Some(format!("unreadable output: {e}"))));
+                            return;
+                        }
+                    }
+                }
+            })
+            .context("cannot start a worker reader thread")?;
+        self.live += 1;
+        Ok(Worker {
+            pid,
+            child,
+            stdin,
+            gone: false,
+            reaped: false,
+            reported: None,
+            kernel: None,
+        })
+    }
+
+    /// Replaces worker `i`, whose output has ended (it finished its share
+    /// and exited), by a fresh process in the same slot, ready when this
+    /// returns; events of the other workers meanwhile are kept for later.
+    pub fn replace(&mut self, i: usize) -> anyhow::Result<()> {
+        if !self.workers[i].gone {
+            bail!("worker {i} is still running");
+        }
+        let fresh = self.start(i)?;
+        let old = std::mem::replace(&mut self.workers[i], fresh);
+        if let Some(u) = old.kernel.or(old.reported) {
+            self.retired.add(&u);
+        }
+        self.replaced += 1;
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(RawEvent::Msg(j, FromWorker::Ready { .. })) if j == i => break,
+                Ok(other) => self.early.push_back(other),
+                Err(_) => bail!(
+                    "a replacement worker did not start within {}s",
+                    READY_TIMEOUT.as_secs()
+                ),
+            }
+        }
+        if crate::interrupt::requested() {
+            // SAFETY: kill(2) on our own, unreaped child.
+            unsafe { libc::kill(self.workers[i].pid as i32, libc::SIGINT) };
+        }
+        Ok(())
+    }
+
+    /// Workers replaced by fresh processes so far.
+    pub fn replaced(&self) -> u64 {
+        self.replaced
     }
 
     fn await_ready(&mut self, exe: &std::path::Path) -> anyhow::Result<()> {
@@ -207,7 +270,11 @@ impl WorkerSet {
     /// either sends or exits, and an exit closes its output.
     pub fn recv(&mut self) -> Option<Event> {
         loop {
-            let raw = self.events.recv().ok()?;
+            let raw = match self.early.pop_front() {
+                Some(raw) => raw,
+                None if self.live == 0 => return None,
+                None => self.events.recv().ok()?,
+            };
             if let Some(ev) = self.handle(raw) {
                 return Some(ev);
             }
@@ -218,6 +285,15 @@ impl WorkerSet {
     /// message on `other`.
     pub fn recv_or<T>(&mut self, other: &Receiver<T>) -> Selected<T> {
         loop {
+            if let Some(raw) = self.early.pop_front() {
+                if let Some(ev) = self.handle(raw) {
+                    return Selected::Event(ev);
+                }
+                continue;
+            }
+            if self.live == 0 {
+                return Selected::AllGone;
+            }
             crossbeam_channel::select! {
                 recv(self.events) -> raw => match raw {
                     Ok(raw) => {
@@ -242,6 +318,7 @@ impl WorkerSet {
             RawEvent::Msg(i, msg) => Some(Event::Msg(i, msg)),
             RawEvent::Eof(i, why) => {
                 self.workers[i].gone = true;
+                self.live -= 1;
                 let status = self.reap(i);
                 let why = match why {
                     Some(w) => format!("{w}; {status}"),
@@ -314,13 +391,13 @@ impl WorkerSet {
         }
         // The kernel's count of each worker's whole life; its own report
         // (which misses its start-up and exit) only where the kernel's is missing.
-        let mut usage = Usage::default();
+        let mut usage = self.retired;
         for w in &self.workers {
             if let Some(u) = w.kernel.or(w.reported) {
                 usage.add(&u);
             }
         }
-        usage.processes = self.workers.len() as u64;
+        usage.processes = self.workers.len() as u64 + self.replaced;
         usage
     }
 }

@@ -202,3 +202,36 @@ fn a_worker_killed_mid_run_fails_its_tasks_and_the_run_ends() {
         assert_nothing_left(&tag, strategy);
     }
 }
+
+#[test]
+fn a_worker_that_did_its_max_tasks_is_replaced_and_no_task_is_lost_or_run_twice() {
+    let server = common::server();
+    let w = common::small(30, "1ms");
+    for schedule in [Schedule::Dynamic, Schedule::Static] {
+        let mut options = common::options();
+        options.strategy.workers = Some(2);
+        options.strategy.schedule = schedule;
+        options.strategy.max_tasks_per_child = Some(5);
+        let kinds = [StrategyKind::ProcessPool, StrategyKind::ProcessPoolAsync];
+        let report = run_workload(&w, &kinds, &common::target(&server.url()), &options).unwrap();
+        for r in &report.results {
+            let what = format!("{} {schedule:?}", r.strategy);
+            // Every task verified once: none missing, none twice.
+            assert_eq!(
+                (r.tasks_ok, r.tasks_failed),
+                (30, 0),
+                "{what}: {:?}",
+                r.failures
+            );
+            // 30 tasks, at most 5 per process: at least 6 processes, 2 of them the first.
+            assert!(
+                r.workers_replaced >= 4,
+                "{what}: {} replaced",
+                r.workers_replaced
+            );
+            assert_eq!(r.processes_started, 2 + r.workers_replaced, "{what}");
+        }
+        // The server answered each task exactly once.
+        assert!(report.results.iter().all(|r| r.checks.requests_match));
+    }
+}
