@@ -5,7 +5,7 @@
 
 use concbench::cli::{self, Command as Sub};
 
-use crate::common::{concbench, fresh_dir, one_line_usage_error};
+use crate::common::{busy_cores, concbench, fresh_dir, one_line_usage_error};
 
 #[test]
 fn the_default_run_compares_the_six_models_of_the_charter() {
@@ -28,6 +28,7 @@ fn the_default_run_compares_the_six_models_of_the_charter() {
 
 #[test]
 fn out_takes_its_format_from_the_extension_and_refuses_a_contradiction() {
+    let _cores = busy_cores();
     let dir = fresh_dir("first-run-out");
     let json = dir.join("results.json");
     let out = concbench(&[
@@ -94,6 +95,7 @@ fn out_takes_its_format_from_the_extension_and_refuses_a_contradiction() {
 
 #[test]
 fn a_plan_without_latency_or_cpu_work_shows_no_bound_instead_of_efficiency_zero() {
+    let _cores = busy_cores();
     let out = concbench(&[
         "run",
         "-s",
@@ -139,6 +141,7 @@ fn a_mistyped_flag_or_value_keeps_clap_s_tip_and_names_the_subcommand_help() {
 
 #[test]
 fn several_exports_are_written_at_once_each_in_its_format() {
+    let _cores = busy_cores();
     let dir = fresh_dir("first-run-exports");
     let (json, csv, md) = (dir.join("r.json"), dir.join("r.csv"), dir.join("r.md"));
     let out = concbench(&[

@@ -10,6 +10,7 @@ use crate::common;
 
 #[test]
 fn a_panicking_task_is_one_failed_outcome_with_its_own_id_in_every_family() {
+    let _cores = common::busy_cores();
     let server = common::server();
     let w = common::small(20, "1ms");
     let mut options = common::options();

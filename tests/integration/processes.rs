@@ -205,6 +205,7 @@ fn a_worker_killed_mid_run_fails_its_tasks_and_the_run_ends() {
 
 #[test]
 fn a_worker_that_did_its_max_tasks_is_replaced_and_no_task_is_lost_or_run_twice() {
+    let _cores = common::busy_cores();
     let server = common::server();
     let w = common::small(30, "1ms");
     for schedule in [Schedule::Dynamic, Schedule::Static] {
