@@ -45,6 +45,11 @@ impl BlockingClient {
             .into();
         Self { agent, session }
     }
+
+    /// What every request of this client's run shares.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
 }
 
 fn ureq_error(e: ureq::Error, in_body: bool) -> TaskError {

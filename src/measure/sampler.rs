@@ -88,22 +88,8 @@ fn sample_loop(
     let mut next = start + interval;
     loop {
         let wait = next.saturating_duration_since(Instant::now());
-        match stopped.recv_timeout(wait) {
-            Err(RecvTimeoutError::Timeout) => {}
-            // Stopped (or the run is gone): one last point for the partial interval.
-            _ => {
-                push_point(
-                    &mut tl,
-                    start,
-                    &mut last_t,
-                    &mut last_client,
-                    &mut last_server,
-                    &mut workers,
-                    &mut server,
-                );
-                break;
-            }
-        }
+        // Stopped (or the run is gone): one last point, for the partial interval.
+        let last = !matches!(stopped.recv_timeout(wait), Err(RecvTimeoutError::Timeout));
         push_point(
             &mut tl,
             start,
@@ -113,6 +99,9 @@ fn sample_loop(
             &mut workers,
             &mut server,
         );
+        if last {
+            break;
+        }
         next += interval;
     }
     let (sampler_cpu_user_s, sampler_cpu_sys_s) = thread_usage_s();

@@ -98,6 +98,7 @@ pub(super) fn run_tasks(
                     d.outcomes
                         .push(TaskOutcome::failed(id, TaskError::Worker(why.clone())));
                 }
+                let mut why = why;
                 if finished_its_share && d.left_for(i) > 0 && !crate::interrupt::requested() {
                     match set.replace(i) {
                         Ok(()) => {
@@ -107,10 +108,7 @@ pub(super) fn run_tasks(
                             d.feed(set, i);
                             continue;
                         }
-                        Err(e) => {
-                            let why = format!("{e:#}");
-                            d.fail_unsent(Some(i), |_| TaskError::Worker(why.clone()));
-                        }
+                        Err(e) => why = format!("{e:#}"),
                     }
                 }
                 // Its own chunk dies with it; the shared queue goes on.

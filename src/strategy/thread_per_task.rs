@@ -18,7 +18,7 @@ use std::thread;
 use crossbeam_channel::{bounded, unbounded, Sender};
 
 use super::{RunContext, Strategy, StrategyKind, StrategyRun, THREAD_STACK_BYTES};
-use crate::http::{self, BlockingClient};
+use crate::http;
 use crate::sys::clock::mono_now_ns;
 use crate::task::{guard, TaskError, TaskOutcome};
 use crate::workload::TaskPlan;
@@ -51,8 +51,7 @@ impl Strategy for ThreadPerTask {
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
         let run_start_ns = mono_now_ns();
         let slots = ctx.concurrency.max(1);
-        let session = ctx.session(plan.seed, run_start_ns);
-        let client = BlockingClient::new(slots, ctx.options.connection, session.clone());
+        let client = ctx.blocking_client(slots, plan, run_start_ns);
         let (slot_tx, slot_rx) = bounded::<()>(slots);
         for _ in 0..slots {
             slot_tx
@@ -68,7 +67,7 @@ impl Strategy for ThreadPerTask {
                 .recv()
                 .expect("the spawner holds a sender, so the channel stays open");
             // Interrupted or past the deadline: no thread for a task that cannot start.
-            if let Some(e) = session.stopped() {
+            if let Some(e) = client.session().stopped() {
                 outcomes.push(TaskOutcome::failed(spec.id, e));
                 continue;
             }
