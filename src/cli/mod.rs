@@ -1,8 +1,13 @@
 //! The command line: `concbench run`, `concbench list`, and the hidden
 //! subcommand that runs the embedded mock server.
 
+mod clap_error;
+pub mod parse;
 pub mod presets;
 pub mod scenario;
+
+pub use clap_error::{report_clap_error, report_clap_error_for};
+use parse::*;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,7 +21,6 @@ use crate::http::ClientPolicy;
 use crate::http::ConnectionMode;
 use crate::report::Format;
 use crate::strategy::{self, Schedule, Selection};
-use crate::units;
 use crate::workload::{CpuWork, Verify, Workload};
 
 /// Which concurrency model wins for this workload, and by how much.
@@ -210,14 +214,6 @@ pub struct RunArgs {
     pub test_panic_task: Option<u64>,
 }
 
-fn parse_drip(s: &str) -> Result<Duration, String> {
-    duration_within(
-        s,
-        Duration::ZERO..=Duration::from_secs(600),
-        "a drip must be at most 10min (the server's cap)",
-    )
-}
-
 impl RunArgs {
     /// The client policy these flags describe.
     pub fn policy(&self) -> ClientPolicy {
@@ -323,181 +319,6 @@ pub struct CheckArgs {
     pub scale: f64,
 }
 
-fn parse_preset(s: &str) -> Result<String, String> {
-    crate::cli::presets::find(s).map(|p| p.name.to_string())
-}
-
-fn parse_latency(s: &str) -> Result<LatencyDist, String> {
-    s.parse()
-        .map_err(|e: mock_server::dist::DistError| e.to_string())
-}
-
-fn parse_tasks(s: &str) -> Result<usize, String> {
-    let n = units::parse_count(s)?;
-    if n == 0 || n > crate::workload::MAX_TASKS as u64 {
-        return Err(format!(
-            "use from 1 to {} tasks",
-            crate::workload::MAX_TASKS
-        ));
-    }
-    Ok(n as usize)
-}
-
-fn parse_concurrency(s: &str) -> Result<usize, String> {
-    let n = units::parse_count(s)?;
-    if n == 0 || n > crate::workload::MAX_CONCURRENCY as u64 {
-        return Err(format!(
-            "the number of requests in flight must be from 1 to {}, e.g. 50",
-            crate::workload::MAX_CONCURRENCY
-        ));
-    }
-    Ok(n as usize)
-}
-
-fn parse_workers(s: &str) -> Result<usize, String> {
-    match units::parse_count(s)? {
-        0 => Err("use at least 1 worker".into()),
-        n if n > 4096 => Err("use at most 4096 workers".into()),
-        n => Ok(n as usize),
-    }
-}
-
-fn parse_batch(s: &str) -> Result<usize, String> {
-    match units::parse_count(s)? {
-        0 => Err("a batch holds at least 1 task".into()),
-        n if n > 1_000_000 => Err("use at most 1000000 tasks per batch".into()),
-        n => Ok(n as usize),
-    }
-}
-
-fn parse_repeat(s: &str) -> Result<usize, String> {
-    match units::parse_count(s)? {
-        0 => Err("use at least 1 round".into()),
-        n if n > 1000 => Err("use at most 1000 rounds".into()),
-        n => Ok(n as usize),
-    }
-}
-
-fn parse_warmup(s: &str) -> Result<usize, String> {
-    match units::parse_count(s)? {
-        n if n > 100 => Err("use at most 100 warm-up rounds".into()),
-        n => Ok(n as usize),
-    }
-}
-
-/// A duration in human units within `range`; `out_of_range` says the range
-/// (and an example) when it is not.
-fn duration_within(
-    s: &str,
-    range: std::ops::RangeInclusive<Duration>,
-    out_of_range: &str,
-) -> Result<Duration, String> {
-    let d = units::parse_duration(s).map_err(|e| e.to_string())?;
-    if !range.contains(&d) {
-        return Err(out_of_range.into());
-    }
-    Ok(d)
-}
-
-fn parse_max_tasks_per_child(s: &str) -> Result<usize, String> {
-    match units::parse_count(s)? {
-        0 => Err("give at least 1 task per worker process".into()),
-        n => Ok(n as usize),
-    }
-}
-
-fn parse_verify(s: &str) -> Result<Verify, String> {
-    s.parse()
-}
-
-fn parse_interval(s: &str) -> Result<Duration, String> {
-    duration_within(
-        s,
-        Duration::from_millis(10)..=Duration::from_secs(1),
-        "the sampling interval must be from 10ms to 1s",
-    )
-}
-
-fn parse_timeout(s: &str) -> Result<Duration, String> {
-    duration_within(
-        s,
-        Duration::from_millis(1)..=Duration::from_secs(3600),
-        "the timeout must be from 1ms to 1h, e.g. 2s",
-    )
-}
-
-fn parse_retries(s: &str) -> Result<u32, String> {
-    match units::parse_count(s)? {
-        n if n > 100 => Err("use at most 100 retries".into()),
-        n => Ok(n as u32),
-    }
-}
-
-fn parse_backoff(s: &str) -> Result<Duration, String> {
-    duration_within(
-        s,
-        Duration::ZERO..=Duration::from_secs(600),
-        "a backoff must be at most 10min",
-    )
-}
-
-fn parse_rate(s: &str) -> Result<f64, String> {
-    // The same spelling as the mock server's --rate-limit.
-    let r = s.parse::<mock_server::Rate>()?.per_second();
-    if !(0.01..=10_000_000.0).contains(&r) {
-        return Err("the rate must be from 0.01/s to 10M/s, e.g. 400/s".into());
-    }
-    Ok(r)
-}
-
-fn parse_deadline(s: &str) -> Result<Duration, String> {
-    duration_within(
-        s,
-        Duration::from_nanos(1)..=Duration::from_secs(7 * 24 * 3600),
-        "the deadline must be more than 0 and at most 7 days, e.g. 60s",
-    )
-}
-
-fn parse_cores(s: &str) -> Result<usize, String> {
-    match units::parse_count(s)? {
-        0 => Err("use at least 1 core".into()),
-        n => Ok(n as usize),
-    }
-}
-
-fn parse_body_bytes(s: &str) -> Result<usize, String> {
-    let n = units::parse_bytes(s)?;
-    if n > crate::workload::MAX_BYTES as u64 {
-        return Err("bodies are capped at 64MiB; use a smaller size".into());
-    }
-    Ok(n as usize)
-}
-
-fn parse_cpu(s: &str) -> Result<Duration, String> {
-    duration_within(
-        s,
-        Duration::ZERO..=Duration::from_secs(60),
-        "CPU work per task is capped at 60s",
-    )
-}
-
-fn parse_units(s: &str) -> Result<u64, String> {
-    units::parse_count(s)
-}
-
-fn parse_target(s: &str) -> Result<String, String> {
-    let url = s.trim().trim_end_matches('/');
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("'{s}' is not an http:// URL; write e.g. http://127.0.0.1:8080"))?;
-    if rest.is_empty() || rest.contains('/') {
-        return Err(format!(
-            "'{s}' must be a server's base URL such as http://127.0.0.1:8080, without a path"
-        ));
-    }
-    Ok(url.to_string())
-}
-
 /// Parses the process's arguments, remembering which flags were given
 /// explicitly (a preset yields to them).
 pub fn parse() -> Result<Cli, clap::Error> {
@@ -530,85 +351,6 @@ where
         _ => {}
     }
     Ok(cli)
-}
-
-/// Turns a clap error into its exit code, printing help and version in full
-/// and every other error as one line that names the flag, keeps clap's
-/// possible values and tips, and points at the subcommand's --help.
-pub fn report_clap_error(e: clap::Error) -> u8 {
-    let args: Vec<String> = std::env::args().collect();
-    report_clap_error_for(e, &args)
-}
-
-/// [`report_clap_error`] for the command line `args` (the program first).
-pub fn report_clap_error_for(e: clap::Error, args: &[String]) -> u8 {
-    use clap::error::ErrorKind;
-    match e.kind() {
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = e.print();
-            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                crate::error::exit::USAGE
-            } else {
-                crate::error::exit::OK
-            }
-        }
-        _ => {
-            let rendered = e.render().to_string();
-            let first = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("error: invalid arguments")
-                .trim();
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            // "required arguments were not provided:" lists them on the
-            // indented lines that follow: keep them on the one line.
-            let listed: Vec<&str> = rendered
-                .lines()
-                .skip_while(|l| l.trim().is_empty())
-                .skip(1)
-                .take_while(|l| l.starts_with("  ") && !l.trim().is_empty())
-                .map(str::trim)
-                .collect();
-            let mut line = if first.ends_with(':') && !listed.is_empty() {
-                format!("{first} {}", listed.join(", "))
-            } else {
-                first.to_string()
-            };
-            // clap's possible values and did-you-mean tips, on the same line.
-            for extra in rendered.lines().map(str::trim) {
-                if extra.starts_with("[possible values") {
-                    line = format!("{line} {extra}");
-                } else if let Some(tip) = extra.strip_prefix("tip: ") {
-                    line = format!("{line}; {tip}");
-                }
-            }
-            eprintln!(
-                "{} {line} (see {})",
-                crate::colour::error_prefix(),
-                help_of(args)
-            );
-            crate::error::exit::USAGE
-        }
-    }
-}
-
-/// `concbench run --help` when `args` name a subcommand, else `concbench --help`.
-fn help_of(args: &[String]) -> String {
-    use clap::CommandFactory;
-    let cmd = Cli::command();
-    // The first word that names a subcommand (global flags such as
-    // `--color always` may come before it).
-    let sub = args.iter().skip(1).find_map(|a| {
-        cmd.get_subcommands()
-            .find(|s| !s.is_hide_set() && s.get_name() == a.as_str())
-            .map(|s| s.get_name().to_string())
-    });
-    match sub {
-        Some(s) => format!("concbench {s} --help"),
-        None => "concbench --help".into(),
-    }
 }
 
 #[cfg(test)]
