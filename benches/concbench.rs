@@ -30,6 +30,7 @@ fn workload(tasks: usize, latency: &str, cpu: Duration) -> Workload {
         cpu: CpuWork::Time(cpu),
         concurrency: 20,
         seed: 3,
+        work: Default::default(),
     }
 }
 

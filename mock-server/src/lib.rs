@@ -72,6 +72,7 @@ mod config;
 pub mod dist;
 pub mod faults;
 pub mod payload;
+pub mod posts;
 pub mod rng;
 mod routes;
 mod serve;

@@ -6,6 +6,64 @@
 
 use crate::rng::mix64;
 
+/// What a body is made of: the kind of work a client does over it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Random bytes ([`generate`]): the client hashes them.
+    #[default]
+    Bytes,
+    /// A JSON document of posts ([`crate::posts`]): the client parses and analyses it.
+    Json,
+}
+
+impl Kind {
+    /// Every kind, in the order `--help` lists them.
+    pub const ALL: [Kind; 2] = [Kind::Bytes, Kind::Json];
+
+    /// The name in a query (`kind=json`) and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Bytes => "bytes",
+            Kind::Json => "json",
+        }
+    }
+
+    /// The body of task `id` under `seed`, `len` bytes long.
+    pub fn generate(self, seed: u64, id: u64, len: usize) -> Vec<u8> {
+        match self {
+            Kind::Bytes => generate(seed, id, len),
+            Kind::Json => crate::posts::generate(seed, id, len),
+        }
+    }
+
+    /// The checksum of that body (without allocating it, for bytes).
+    pub fn expected_checksum(self, seed: u64, id: u64, len: usize) -> u64 {
+        match self {
+            Kind::Bytes => expected_checksum(seed, id, len),
+            Kind::Json => checksum(&crate::posts::generate(seed, id, len)),
+        }
+    }
+
+    /// The shortest body of this kind.
+    pub fn min_bytes(self) -> usize {
+        match self {
+            Kind::Bytes => 0,
+            Kind::Json => crate::posts::MIN_BYTES,
+        }
+    }
+}
+
+impl std::str::FromStr for Kind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| format!("kind={s} is not a body kind: use bytes or json"))
+    }
+}
+
 /// Per-task key: every (seed, id) pair starts its own stream.
 #[inline]
 fn key(seed: u64, id: u64) -> u64 {

@@ -72,6 +72,8 @@ struct WorkQuery {
     latency_us: Option<u64>,
     bytes: Option<usize>,
     seed: u64,
+    /// What the body is made of (`kind=json`; bytes when absent).
+    kind: payload::Kind,
     /// 0 for the first try of a task, 1, 2, ... for its retries: a fresh fault draw.
     attempt: u64,
     stall_rate: Option<f64>,
@@ -102,6 +104,7 @@ fn parse_work_query(query: &str) -> Result<WorkQuery, String> {
             "latency_us" => q.latency_us = Some(num(v)?),
             "bytes" => q.bytes = Some(num(v)? as usize),
             "seed" => q.seed = num(v)?,
+            "kind" => q.kind = v.parse()?,
             "attempt" => q.attempt = num(v)?,
             "stall_rate" => q.stall_rate = Some(fraction(v)?),
             "error_rate" => q.error_rate = Some(fraction(v)?),
@@ -140,6 +143,13 @@ async fn work(
         return bad(format!(
             "bytes={bytes} is above this server's cap of {}",
             cfg.max_bytes
+        ));
+    }
+    if bytes < q.kind.min_bytes() {
+        return bad(format!(
+            "bytes={bytes} is too short for kind={}: use at least {}",
+            q.kind.name(),
+            q.kind.min_bytes()
         ));
     }
     let latency = match q.latency_us {
@@ -211,7 +221,7 @@ async fn work(
         Some(Fault::Drip { .. }) => Counters::bump(&c.fault_drip),
     }
     // Built before the wait so the answer leaves right at the deadline.
-    let body = Bytes::from(payload::generate(q.seed, q.id, bytes));
+    let body = Bytes::from(q.kind.generate(q.seed, q.id, bytes));
     shared.timer.sleep_until(deadline).await;
     let answered = Instant::now();
     let lateness_us = answered.saturating_duration_since(deadline).as_micros() as u64;
@@ -245,7 +255,10 @@ async fn work(
     let mut r = Response::new(body);
     r.headers_mut().insert(
         CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
+        HeaderValue::from_static(match q.kind {
+            payload::Kind::Bytes => "application/octet-stream",
+            payload::Kind::Json => "application/json",
+        }),
     );
     r.headers_mut()
         .insert("x-lateness-us", HeaderValue::from(lateness_us));

@@ -28,7 +28,6 @@ use crate::measure::server::ServerControl;
 use crate::report::stats as summary;
 use crate::report::{Meta, RunReport, StrategyResult, WorkloadMeta, SCHEMA_VERSION};
 use crate::strategy::{RunContext, StrategyKind, StrategyOptions};
-use crate::task::kernel;
 use crate::workload::{TaskPlan, Verify, Workload};
 
 /// Efficiency above this means the bound or the clock is wrong.
@@ -152,7 +151,9 @@ pub fn run_workload(
         }
     };
     step(Step::Calibrating);
-    let units_per_us = kernel::calibrate(Duration::from_millis(20));
+    let units_per_us = workload
+        .work
+        .calibrate(workload.bytes, Duration::from_millis(20));
     stop_if_interrupted("calibrating the CPU kernel")?;
     step(Step::Planning {
         tasks: workload.tasks,
@@ -190,6 +191,7 @@ pub fn run_workload(
             cpu_per_task_s: cpu_units_per_task as f64 / units_per_us / 1e6,
             concurrency: workload.concurrency,
             seed: workload.seed,
+            work: workload.work,
         },
         cores,
         cpu_units_per_us: units_per_us,

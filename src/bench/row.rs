@@ -241,6 +241,7 @@ mod tests {
             cpu: CpuWork::Units(100),
             concurrency: 4,
             seed: 9,
+            work: Default::default(),
         };
         TaskPlan::build(&w, 10.0)
     }

@@ -13,6 +13,7 @@ use super::{run_workload, RunOptions, Target};
 use crate::http::ConnectionMode;
 use crate::report::{SweepCell, SweepReport, SCHEMA_VERSION};
 use crate::strategy::StrategyKind;
+use crate::task::{WorkKind, WORKS};
 use crate::units;
 use crate::workload::{CpuWork, Workload};
 
@@ -27,6 +28,7 @@ pub enum Param {
     Workers,
     Batch,
     Connection,
+    Work,
 }
 
 impl Param {
@@ -40,6 +42,7 @@ impl Param {
         Param::Workers,
         Param::Batch,
         Param::Connection,
+        Param::Work,
     ];
 
     /// Its name on the command line and in reports.
@@ -53,6 +56,7 @@ impl Param {
             Param::Workers => "workers",
             Param::Batch => "batch",
             Param::Connection => "connection",
+            Param::Work => "work",
         }
     }
 
@@ -104,6 +108,14 @@ impl Param {
                     ConnectionMode::New => 1.0,
                     ConnectionMode::Reuse => 0.0,
                 }
+            }
+            Param::Work => {
+                w.work = WorkKind::from_str(value, false).map_err(|_| {
+                    let names: Vec<&str> = WORKS.iter().map(|w| w.name).collect();
+                    format!("work={value}: use {}", names.join(" or "))
+                })?;
+                // Its row in the registry: 0 for hash, 1 for json.
+                WORKS.iter().position(|r| r.kind == w.work).unwrap_or(0) as f64
             }
         })
     }

@@ -47,8 +47,12 @@ pub(super) fn workload_line(meta: &Meta, swept: &[String]) -> String {
     } else {
         "0".into()
     };
+    let work = match w.work {
+        crate::task::WorkKind::Hash => String::new(),
+        other => format!(" · {} work", other.name()),
+    };
     format!(
-        "{} tasks · latency {} · CPU {} per task · C = {} · {} bodies · P = {} cores",
+        "{} tasks · latency {} · CPU {} per task{work} · C = {} · {} bodies · P = {} cores",
         val(Field::Tasks, w.tasks.to_string()),
         val(Field::Latency, w.latency.clone()),
         val(Field::Cpu, cpu),

@@ -52,6 +52,7 @@ pub(super) fn param_info(name: &str) -> ParamInfo {
         "cores" | "p" => p("cores P", Unit::Count, Some(Field::Cores)),
         "workers" | "w" => p("workers W", Unit::Count, None),
         "batch" => p("batch (tasks per message)", Unit::Count, None),
+        "work" => p("work (0 hash, 1 json)", Unit::Count, None),
         _ => p(name, Unit::Count, None),
     }
 }

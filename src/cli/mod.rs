@@ -21,6 +21,7 @@ use crate::http::ClientPolicy;
 use crate::http::ConnectionMode;
 use crate::report::Format;
 use crate::strategy::{self, Schedule, Selection};
+use crate::task::WorkKind;
 use crate::workload::{CpuWork, Verify, Workload};
 
 /// Which concurrency model wins for this workload, and by how much.
@@ -108,9 +109,15 @@ pub struct RunArgs {
     /// CPU work per task over its body, as time on this machine (calibrated), e.g. 0, 500us, 5ms.
     #[arg(long, default_value = "1ms", value_parser = parse_cpu, conflicts_with = "cpu_units")]
     pub cpu: Duration,
-    /// CPU work per task in raw kernel units (the same on every machine), instead of --cpu.
+    /// CPU work per task in raw units of --work (the same on every machine), instead of --cpu.
     #[arg(long, value_parser = parse_units)]
     pub cpu_units: Option<u64>,
+    /// What each task does over its body: hash (random bytes through the multiply-rotate
+    /// kernel; a unit is one step) or json (the server sends a document of posts; a unit is
+    /// one pass that parses it with serde_json and computes the articles' analysis). --cpu
+    /// is rounded to whole units, at least one when it is not 0.
+    #[arg(long, value_enum, default_value_t = WorkKind::Hash)]
+    pub work: WorkKind,
     /// Requests in flight at once (C) for the concurrent strategies.
     #[arg(long, short = 'c', default_value = "50", value_parser = parse_concurrency)]
     pub concurrency: usize,
@@ -244,6 +251,7 @@ impl RunArgs {
             },
             concurrency: self.concurrency,
             seed: self.seed,
+            work: self.work,
         }
     }
 }
@@ -254,7 +262,7 @@ pub struct SweepArgs {
     /// A parameter and its values, e.g. concurrency=1,10,100,1000 or latency=1ms,10ms,100ms;
     /// values with commas of their own are separated by ';' instead, e.g.
     /// 'latency=normal:50ms,10ms;normal:50ms,20ms'. Give two for a crossover map.
-    /// Sweepable: concurrency, tasks, latency, bytes, cpu, workers, batch, connection.
+    /// Sweepable: concurrency, tasks, latency, bytes, cpu, workers, batch, connection, work.
     #[arg(long = "param", value_name = "NAME=V1,V2,...", value_parser = crate::bench::sweep::parse_param)]
     pub params: Vec<crate::bench::sweep::SweepParam>,
     #[command(flatten)]

@@ -65,6 +65,9 @@ pub(super) fn resolve(args: &RunArgs) -> anyhow::Result<Resolved> {
         if !args.given("seed") {
             workload.seed = w.seed;
         }
+        if !args.given("work") {
+            workload.work = w.work;
+        }
         if !args.given("strategies") {
             kinds = p.strategies.to_vec();
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::Session;
 use crate::sys::clock::{mono_now_ns, timed, us_between};
-use crate::task::{Completed, Phases, TaskError, TaskOutcome, TaskSpec};
+use crate::task::{Completed, Phases, TaskError, TaskOutcome, TaskSpec, WorkKind};
 
 /// One attempt's result: the body and the server's lateness, or why not
 /// (with how long the server asked us to wait).
@@ -32,9 +32,9 @@ pub struct Fetched<B = bytes::Bytes> {
 
 impl<B: AsRef<[u8]>> Fetched<B> {
     /// The task's outcome with its CPU work done here, inline.
-    pub fn complete(&self, spec: &TaskSpec) -> TaskOutcome {
+    pub fn complete(&self, spec: &TaskSpec, work: WorkKind) -> TaskOutcome {
         let (result, cpu_us) = timed(|| match &self.body {
-            Ok(body) => Ok(Completed::from_body(body.as_ref(), spec.cpu_units)),
+            Ok(body) => Ok(work.complete(body.as_ref(), spec.cpu_units)),
             Err(e) => Err(e.clone()),
         });
         self.outcome(spec.id, result, cpu_us)
@@ -69,12 +69,23 @@ impl<B: AsRef<[u8]>> Fetched<B> {
 
 /// The URL of one attempt at a task's request. Retries carry `attempt=`, so
 /// the server draws their faults afresh, and the same for every strategy;
-/// the first attempt leaves it out (the server's default, 0).
-pub fn work_url(base_url: &str, seed: u64, spec: &TaskSpec, attempt: u32) -> String {
+/// the first attempt leaves it out (the server's default, 0). A body other
+/// than bytes is asked for with `kind=`.
+pub fn work_url(
+    base_url: &str,
+    seed: u64,
+    spec: &TaskSpec,
+    attempt: u32,
+    work: WorkKind,
+) -> String {
     let mut url = format!(
         "{base_url}/work?id={}&latency_us={}&bytes={}&seed={seed}",
         spec.id, spec.latency_us, spec.bytes
     );
+    let body = work.work().body;
+    if body != mock_server::payload::Kind::Bytes {
+        url.push_str(&format!("&kind={}", body.name()));
+    }
     if attempt > 0 {
         url.push_str(&format!("&attempt={attempt}"));
     }

@@ -77,7 +77,7 @@ fn attempt_blocking(
     t: &mut Stamps,
 ) -> AttemptResult<Vec<u8>> {
     let s = &client.session;
-    let url = work_url(&s.base_url, s.seed, spec, attempt);
+    let url = work_url(&s.base_url, s.seed, spec, attempt, s.work);
     let mut resp = client
         .agent
         .get(&url)
@@ -124,7 +124,7 @@ pub fn fetch_blocking(client: &BlockingClient, spec: &TaskSpec) -> Fetched<Vec<u
 /// Runs one task on a blocking client: its attempts (paced by the rate
 /// limiter, retried with backoff as the policy says), then the CPU work.
 pub fn run_blocking(client: &BlockingClient, spec: &TaskSpec) -> TaskOutcome {
-    fetch_blocking(client, spec).complete(spec)
+    fetch_blocking(client, spec).complete(spec, client.session().work)
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ async fn attempt_async(
     t: &mut Stamps,
 ) -> AttemptResult<bytes::Bytes> {
     let s = &client.session;
-    let url = work_url(&s.base_url, s.seed, spec, attempt);
+    let url = work_url(&s.base_url, s.seed, spec, attempt, s.work);
     let resp = client
         .client
         .get(&url)
@@ -111,5 +111,7 @@ pub async fn fetch_async(client: &AsyncClient, spec: &TaskSpec) -> Fetched {
 
 /// Runs one task on an async client with its CPU work inline.
 pub async fn run_async(client: &AsyncClient, spec: &TaskSpec) -> TaskOutcome {
-    fetch_async(client, spec).await.complete(spec)
+    fetch_async(client, spec)
+        .await
+        .complete(spec, client.session().work)
 }

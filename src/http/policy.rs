@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::interrupt;
 use crate::sys::clock::mono_now_ns;
 use crate::task::TaskError;
+use crate::task::WorkKind;
 
 /// What a client does when the server is slow, failing or throttling.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -145,6 +146,9 @@ pub struct Session {
     /// flag), to prove that a panicking task is one failed outcome with its
     /// own id in every strategy. `None` in every real run.
     pub test_panic_task: Option<u64>,
+    /// The kind of work over each body (what the server is asked for, and
+    /// what turns a body into a result): strategies pass it on unread.
+    pub work: WorkKind,
 }
 
 impl Session {
@@ -159,7 +163,13 @@ impl Session {
                 .deadline_ms
                 .map(|ms| run_start_ns.saturating_add(ms.saturating_mul(1_000_000))),
             test_panic_task: None,
+            work: WorkKind::Hash,
         }
+    }
+
+    /// The session, doing `work` over each body.
+    pub fn with_work(self, work: WorkKind) -> Self {
+        Self { work, ..self }
     }
 
     /// The session, with task `id` made to panic (test-only, see the field).

@@ -146,6 +146,10 @@ pub struct WorkloadMeta {
     pub cpu_per_task_s: f64,
     pub concurrency: usize,
     pub seed: u64,
+    /// What each task did over its body (`--work`); files from before it
+    /// existed were all `hash`.
+    #[serde(default)]
+    pub work: crate::task::WorkKind,
 }
 
 /// Latency percentiles in seconds.

@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 use super::offload::fetch_then_offload;
 use super::{RunContext, Strategy, StrategyKind, StrategyRun};
 use crate::sys::clock::mono_now_ns;
-use crate::task::{guard, Completed, TaskError};
+use crate::task::{guard, TaskError};
 use crate::workload::TaskPlan;
 
 pub(super) const DESCRIPTION: &str =
@@ -59,13 +59,13 @@ impl Strategy for AsyncRayon {
             || client.session().stopped(),
             |spec| {
                 let (client, pool) = (client.clone(), pool.clone());
+                let work = client.session().work;
                 async move {
                     fetch_then_offload(&client, spec, |body| async move {
                         let (tx, rx) = oneshot::channel();
                         let units = spec.cpu_units;
                         pool.spawn(move || {
-                            let _ =
-                                tx.send(guard::catch_result(|| Completed::from_body(&body, units)));
+                            let _ = tx.send(guard::catch_result(|| work.complete(&body, units)));
                         });
                         // The job always runs and always sends (or drops `tx`
                         // while unwinding): bounded by the work.

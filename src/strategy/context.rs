@@ -93,10 +93,11 @@ impl RunContext {
 
     /// What every request of a run started at `run_start_ns` shares (in
     /// this process; worker processes build their own from their config).
-    pub fn session(&self, seed: u64, run_start_ns: u64) -> Arc<Session> {
+    pub fn session(&self, plan: &TaskPlan, run_start_ns: u64) -> Arc<Session> {
         Arc::new(
-            Session::new(&self.base_url, seed, run_start_ns, self.options.policy)
-                .with_test_panic_task(self.options.test_panic_task),
+            Session::new(&self.base_url, plan.seed, run_start_ns, self.options.policy)
+                .with_test_panic_task(self.options.test_panic_task)
+                .with_work(plan.work),
         )
     }
 
@@ -106,7 +107,7 @@ impl RunContext {
         AsyncClient::new(
             self.concurrency,
             self.options.connection,
-            self.session(plan.seed, run_start_ns),
+            self.session(plan, run_start_ns),
         )
     }
 
@@ -121,7 +122,7 @@ impl RunContext {
         BlockingClient::new(
             pool,
             self.options.connection,
-            self.session(plan.seed, run_start_ns),
+            self.session(plan, run_start_ns),
         )
     }
 
@@ -137,6 +138,7 @@ impl RunContext {
         policy: ClientPolicy,
     ) -> anyhow::Result<WorkerSpawn> {
         let mut config = WorkerConfig::new(mode, plan.seed, run_start_ns);
+        config.work = plan.work;
         if mode != WorkerMode::Cpu {
             config.base_url = self.base_url.clone();
             config.connection = self.options.connection;

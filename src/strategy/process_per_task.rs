@@ -46,7 +46,7 @@ impl Strategy for ProcessPerTask {
             ..ctx.options.policy
         };
         let spawn = ctx.workers_spawn(WorkerMode::Tasks, plan, run_start_ns, 1, unpaced)?;
-        let session = ctx.session(plan.seed, run_start_ns);
+        let session = ctx.session(plan, run_start_ns);
         let c = ctx.concurrency.min(plan.specs.len()).max(1);
         // A token per live process: taking one blocks until a process has ended.
         let (tokens_tx, tokens_rx) = bounded::<()>(c);

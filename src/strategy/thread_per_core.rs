@@ -61,7 +61,7 @@ impl Strategy for ThreadPerCore {
                             let client = AsyncClient::new(
                                 share,
                                 ctx.options.connection,
-                                ctx.session(plan.seed, run_start_ns),
+                                ctx.session(plan, run_start_ns),
                             )?;
                             Ok(runtime.block_on(serve(&plan.specs, next, share, client)))
                         })

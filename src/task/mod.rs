@@ -1,19 +1,22 @@
 //! What one task is, whatever runs it: its input ([`TaskSpec`]), what it
 //! produced ([`Completed`]), why it failed ([`TaskError`]), where its time
-//! went ([`Phases`]) and its outcome ([`TaskOutcome`]); the CPU work over a
-//! body ([`kernel`]); and the guards every strategy runs tasks under
-//! ([`guard`]: a panic is that task's failed outcome, at most N at once).
+//! went ([`Phases`]) and its outcome ([`TaskOutcome`]); the work over a
+//! body ([`work`]: the hash [`kernel`] or the JSON [`posts`]); and the
+//! guards every strategy runs tasks under ([`guard`]: a panic is that task's failed outcome, at most N at once).
 //!
 //! Strategies differ in how they schedule tasks, never in what a task does.
 
 pub(crate) mod error;
 pub mod guard;
 pub mod kernel;
+pub mod posts;
+pub mod work;
 
 use mock_server::payload;
 use serde::{Deserialize, Serialize};
 
 pub use error::TaskError;
+pub use work::{WorkKind, WORKS};
 
 /// One task: a request for `bytes` bytes answered after `latency_us`, then
 /// `cpu_units` of work over the body.

@@ -12,7 +12,6 @@ use crate::http::{self, AsyncClient, BlockingClient};
 use crate::sys::process::die_with_parent;
 use crate::sys::rusage::Usage;
 use crate::task::guard::{self, Bounded};
-use crate::task::Completed;
 
 /// The worker process's main: serve messages from stdin until end-of-file.
 pub fn run_worker(config: &WorkerConfig) -> anyhow::Result<()> {
@@ -51,7 +50,7 @@ pub fn run_worker(config: &WorkerConfig) -> anyhow::Result<()> {
                     bail!("a CPU worker was sent tasks");
                 };
                 for job in &jobs {
-                    let result = Completed::from_body(&job.body, job.units);
+                    let result = config.work.complete(&job.body, job.units);
                     ipc::write_frame(&mut out, &FromWorker::Cpu { id: job.id, result })?;
                 }
                 out.flush()?;

@@ -45,6 +45,9 @@ pub struct WorkerConfig {
     /// Test-only: see [`Session::test_panic_task`].
     #[serde(default)]
     pub test_panic_task: Option<u64>,
+    /// The kind of work over each body (`--work`).
+    #[serde(default)]
+    pub work: crate::task::WorkKind,
 }
 
 impl WorkerConfig {
@@ -61,6 +64,7 @@ impl WorkerConfig {
             run_start_ns,
             policy: ClientPolicy::default(),
             test_panic_task: None,
+            work: crate::task::WorkKind::Hash,
         }
     }
 
@@ -68,7 +72,8 @@ impl WorkerConfig {
     pub fn session(&self) -> std::sync::Arc<Session> {
         std::sync::Arc::new(
             Session::new(&self.base_url, self.seed, self.run_start_ns, self.policy)
-                .with_test_panic_task(self.test_panic_task),
+                .with_test_panic_task(self.test_panic_task)
+                .with_work(self.work),
         )
     }
 

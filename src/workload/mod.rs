@@ -11,6 +11,7 @@ use mock_server::LatencyDist;
 use serde::Serialize;
 
 use crate::error::UsageError;
+use crate::task::WorkKind;
 
 pub use plan::{Bound, TaskPlan, Verification, Verify};
 
@@ -47,6 +48,8 @@ pub struct Workload {
     pub concurrency: usize,
     /// Seed of latencies and payloads: the same seed is the same work.
     pub seed: u64,
+    /// What each task does over its body: hash bytes, or parse and analyse JSON posts.
+    pub work: WorkKind,
 }
 
 impl Default for Workload {
@@ -58,6 +61,7 @@ impl Default for Workload {
             cpu: CpuWork::Time(Duration::from_millis(1)),
             concurrency: 50,
             seed: 1,
+            work: WorkKind::Hash,
         }
     }
 }
@@ -81,6 +85,16 @@ impl Workload {
             return Err(UsageError::new(
                 "--bytes",
                 format!("must be at most {MAX_BYTES} (64 MiB)"),
+            ));
+        }
+        let min = self.work.work().min_bytes;
+        if self.bytes < min {
+            return Err(UsageError::new(
+                "--bytes",
+                format!(
+                    "--work {} needs bodies of at least {min} bytes (room for a record); use e.g. --bytes 16KiB",
+                    self.work.name()
+                ),
             ));
         }
         Ok(())

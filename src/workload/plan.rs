@@ -26,12 +26,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use mock_server::payload;
 use mock_server::rng::SplitMix64;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::task::{kernel, TaskOutcome, TaskSpec};
+use crate::task::{TaskOutcome, TaskSpec, WorkKind};
 
 use super::{CpuWork, Workload};
 
@@ -109,6 +108,8 @@ impl std::str::FromStr for Verify {
 pub struct TaskPlan {
     /// Seed sent with every request: the server derives the body from (seed, id).
     pub seed: u64,
+    /// What each task does over its body (the same for every task of a plan).
+    pub work: WorkKind,
     pub specs: Vec<TaskSpec>,
     /// Calibrated kernel speed, to turn units into CPU seconds for the bound.
     pub units_per_us: f64,
@@ -170,7 +171,10 @@ impl TaskPlan {
         let mut rng = SplitMix64::new(workload.seed);
         let cpu_units = match workload.cpu {
             CpuWork::Units(u) => u,
-            CpuWork::Time(d) => (d.as_secs_f64() * 1e6 * units_per_us).round() as u64,
+            CpuWork::Time(d) if d.is_zero() => 0,
+            // At least one unit when some work was asked for (a JSON pass
+            // over a big body can take longer than the time asked).
+            CpuWork::Time(d) => ((d.as_secs_f64() * 1e6 * units_per_us).round() as u64).max(1),
         };
         let mut specs: Vec<TaskSpec> = Vec::with_capacity(workload.tasks);
         for id in 0..workload.tasks as u64 {
@@ -187,6 +191,7 @@ impl TaskPlan {
         let cpu_s = cpu_units as f64 / units_per_us.max(f64::MIN_POSITIVE) / 1e6;
         Some(Self {
             seed: workload.seed,
+            work: workload.work,
             cpu_checked_fraction: verify.fraction(specs.len(), cpu_s),
             specs,
             units_per_us,
@@ -218,9 +223,8 @@ impl TaskPlan {
             .par_iter()
             .filter_map(|&id| {
                 let s = self.specs.get(id as usize)?;
-                let body = payload::generate(self.seed, s.id, s.bytes);
-                let checksum = payload::checksum(&body);
-                Some((id, kernel::cpu_work(&body, s.cpu_units, checksum)))
+                let body = self.work.body(self.seed, s.id, s.bytes);
+                Some((id, self.work.complete(&body, s.cpu_units).cpu_result))
             })
             .collect();
         let mut all = self.cpu_expected.lock().expect("expected results");
@@ -328,7 +332,11 @@ impl TaskPlan {
                 format!("body was {} bytes, expected {}", c.body_len, spec.bytes),
             ));
         }
-        let body_checksum = payload::expected_checksum(self.seed, spec.id, spec.bytes);
+        let body_checksum = self
+            .work
+            .work()
+            .body
+            .expected_checksum(self.seed, spec.id, spec.bytes);
         if c.body_checksum != body_checksum {
             return Err((
                 "checksum_mismatch",
@@ -371,10 +379,9 @@ impl TaskPlan {
             .iter()
             .map(|s| TaskOutcome {
                 id: s.id,
-                result: Ok(crate::task::Completed::from_body(
-                    &payload::generate(self.seed, s.id, s.bytes),
-                    s.cpu_units,
-                )),
+                result: Ok(self
+                    .work
+                    .complete(&self.work.body(self.seed, s.id, s.bytes), s.cpu_units)),
                 latency_us: s.latency_us,
                 server_lateness_us: None,
                 phases: Default::default(),
@@ -398,8 +405,33 @@ mod tests {
             cpu: CpuWork::Units(50),
             concurrency: 2,
             seed: 7,
+            work: WorkKind::Hash,
         };
         TaskPlan::build(&w, 100.0)
+    }
+
+    #[test]
+    fn a_json_plan_verifies_honest_json_work_and_catches_hash_work_in_its_place() {
+        let w = Workload {
+            work: WorkKind::Json,
+            bytes: 2048,
+            cpu: CpuWork::Units(2),
+            ..Workload::default()
+        };
+        let p = TaskPlan::build(&Workload { tasks: 5, ..w }, 1.0);
+        let v = p.verify(&p.honest_outcomes());
+        assert_eq!((v.tasks_ok, v.tasks_cpu_checked), (5, 5), "{v:?}");
+        // The same bodies hashed instead of parsed: right checksums, wrong results.
+        let hashed: Vec<TaskOutcome> = p
+            .honest_outcomes()
+            .into_iter()
+            .map(|mut o| {
+                let body = WorkKind::Json.body(p.seed, o.id, 2048);
+                o.result = Ok(WorkKind::Hash.complete(&body, 2));
+                o
+            })
+            .collect();
+        assert_eq!(p.verify(&hashed).failures.get("cpu_mismatch"), Some(&5));
     }
 
     fn honest(plan: &TaskPlan) -> Vec<TaskOutcome> {
@@ -458,6 +490,7 @@ mod tests {
             cpu: CpuWork::Time(Duration::from_millis(2)),
             concurrency: 10,
             seed: 1,
+            work: WorkKind::Hash,
         };
         let p = TaskPlan::build(&w, 10.0);
         let b = p.bound(1, 2);
@@ -477,6 +510,7 @@ mod tests {
             cpu: CpuWork::Units(10),
             concurrency: 2,
             seed: 3,
+            work: WorkKind::Hash,
         };
         let p = TaskPlan::build_verified(&w, 100.0, Verify::Sample(0.1));
         let sampled: Vec<u64> = (0..2000).filter(|&id| p.cpu_checked(id)).collect();

@@ -65,6 +65,7 @@ pub fn small(tasks: usize, latency: &str) -> Workload {
         cpu: CpuWork::Time(Duration::from_micros(200)),
         concurrency: 8,
         seed: 11,
+        work: Default::default(),
     }
 }
 

@@ -29,3 +29,4 @@ mod run;
 mod scenario;
 mod schema;
 mod signals;
+mod work;

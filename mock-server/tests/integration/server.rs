@@ -174,6 +174,25 @@ fn health_answers_ok_and_unknown_paths_and_methods_answer_404() {
 }
 
 #[test]
+fn kind_json_answers_the_deterministic_document_of_posts_as_json() {
+    let server = start(ServerConfig::default());
+    let agent = agent();
+    let reply = get(
+        &agent,
+        &format!("{}/work?id=4&bytes=5000&seed=2&kind=json", server.url()),
+    );
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert_eq!(reply.body, mock_server::posts::generate(2, 4, 5000));
+    let posts: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert!(posts.as_array().is_some_and(|a| !a.is_empty()), "{posts}");
+    assert_eq!(
+        payload::checksum(&reply.body),
+        payload::Kind::Json.expected_checksum(2, 4, 5000)
+    );
+}
+
+#[test]
 fn malformed_or_oversized_work_requests_are_refused_with_400_and_counted() {
     let server = start(ServerConfig {
         max_bytes: 1_000,
@@ -183,7 +202,15 @@ fn malformed_or_oversized_work_requests_are_refused_with_400_and_counted() {
     let agent = agent();
     let url = |query: &str| format!("{}/work{query}", server.url());
 
-    let cases: [(&str, &str); 8] = [
+    let cases: [(&str, &str); 10] = [
+        (
+            "?id=1&bytes=10&kind=xml",
+            "kind=xml is not a body kind: use bytes or json",
+        ),
+        (
+            "?id=1&bytes=1&kind=json",
+            "bytes=1 is too short for kind=json",
+        ),
         ("", "id is required"),
         ("?latency_us=5&bytes=10", "id is required"),
         ("?id=abc", "id=abc is not a whole number"),

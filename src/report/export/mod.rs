@@ -60,6 +60,19 @@ impl Format {
     }
 }
 
+/// `" (--work json: …)"` for a kind of work other than the default hash, so
+/// a reader knows what the CPU figure was spent on; nothing for hash.
+pub fn work_note(work: crate::task::WorkKind) -> String {
+    match work {
+        crate::task::WorkKind::Hash => String::new(),
+        other => format!(
+            " (--work {}; a unit is {})",
+            other.name(),
+            other.work().unit
+        ),
+    }
+}
+
 impl RunReport {
     /// Renders the report in `format`.
     pub fn render(&self, format: Format) -> String {
@@ -74,11 +87,12 @@ impl RunReport {
     pub(super) fn header(&self) -> String {
         let w = &self.meta.workload;
         format!(
-            "{} tasks, latency {}, {} per body, CPU {} per task, C = {}, seed {}, {} cores, server {} ({})",
+            "{} tasks, latency {}, {} per body, CPU {} per task{}, C = {}, seed {}, {} cores, server {} ({})",
             w.tasks,
             w.latency,
             format_bytes(w.bytes as u64),
             format_seconds(w.cpu_per_task_s),
+            work_note(w.work),
             w.concurrency,
             w.seed,
             self.meta.cores,
