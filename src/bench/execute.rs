@@ -32,9 +32,10 @@ pub struct RawRun {
     pub measured: Measured,
     /// The CPU timeline, and what the sampler itself cost.
     pub sampled: Sampled,
-    /// The server's counters before and after the run.
-    pub server_before: (ServerStats, FaultStats),
-    pub server_after: (ServerStats, FaultStats),
+    /// The server's counters before and after the run; `None` for an
+    /// endpoint that is not a mock server (it has no `/stats`).
+    pub server_before: Option<(ServerStats, FaultStats)>,
+    pub server_after: Option<(ServerStats, FaultStats)>,
     /// The machine's counters before and after (steal, pressure).
     pub system_before: SystemSnapshot,
     pub system_after: SystemSnapshot,
@@ -45,24 +46,29 @@ pub(super) fn execute(
     kind: StrategyKind,
     plan: &TaskPlan,
     ctx: &RunContext,
-    control: &ServerControl,
-    server_pid: u32,
+    control: Option<&ServerControl>,
+    server_pid: Option<u32>,
     interval: Duration,
     observer: Option<&Observer>,
 ) -> anyhow::Result<RawRun> {
     let strategy = kind.create();
     let in_flight = strategy.in_flight_limit(ctx).max(1);
     let bound = plan.bound(in_flight, ctx.cores);
-    control.reset().context("resetting the server's stats")?;
-    let server_before = control
-        .stats_with_faults()
-        .context("reading the server's stats")?;
+    let stats = || -> anyhow::Result<Option<(ServerStats, FaultStats)>> {
+        control
+            .map(|c| c.stats_with_faults().context("reading the server's stats"))
+            .transpose()
+    };
+    if let Some(c) = control {
+        c.reset().context("resetting the server's stats")?;
+    }
+    let server_before = stats()?;
     let system_before = SystemSnapshot::read();
     if let Some(o) = observer {
         o(Window::Start(kind));
     }
     let ((run, sampled), measured) = measure(|| {
-        let sampler = Sampler::start(interval, Some(server_pid));
+        let sampler = Sampler::start(interval, server_pid);
         let run = strategy.run(plan, ctx);
         (run, sampler.stop())
     });
@@ -71,9 +77,7 @@ pub(super) fn execute(
     }
     let system_after = SystemSnapshot::read();
     let run = run.with_context(|| format!("strategy {kind} could not run"))?;
-    let server_after = control
-        .stats_with_faults()
-        .context("reading the server's stats")?;
+    let server_after = stats()?;
     Ok(RawRun {
         kind,
         in_flight,

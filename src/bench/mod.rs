@@ -137,9 +137,24 @@ pub fn run_workload(
     options: &RunOptions,
 ) -> anyhow::Result<RunReport> {
     workload.validate()?;
-    let control = ServerControl::new(&target.url);
-    control.check("--target")?;
-    let server_pid = control.stats().context("reading the server's stats")?.pid;
+    let endpoint = options.strategy.endpoint.clone();
+    // A mock server is checked and read; a user's endpoint has no /stats,
+    // so it is only checked to accept connections.
+    let control = match &endpoint {
+        None => {
+            let control = ServerControl::new(&target.url);
+            control.check("--target")?;
+            Some(control)
+        }
+        Some(e) => {
+            crate::measure::server::check_reachable(&e.authority(), "--target")?;
+            None
+        }
+    };
+    let server_pid = match &control {
+        Some(c) => Some(c.stats().context("reading the server's stats")?.pid),
+        None => None,
+    };
     let started_at_unix_s = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
@@ -162,6 +177,11 @@ pub fn run_workload(
         crate::interrupt::requested()
     })
     .ok_or_else(|| Interrupted::new("building the plan"))?;
+    let plan = if endpoint.is_some() {
+        plan.for_endpoint()
+    } else {
+        plan
+    };
     let cores = options.cores.unwrap_or_else(available_cores).max(1);
     let ctx = RunContext {
         options: StrategyOptions {
@@ -197,7 +217,8 @@ pub fn run_workload(
         cpu_units_per_us: units_per_us,
         target: ctx.base_url.clone(),
         server: target.label.clone(),
-        server_pid,
+        server_pid: server_pid.unwrap_or(0),
+        endpoint: endpoint.as_ref().map(|e| e.describe()),
         workers: ctx.options.workers,
         connection: ctx.options.connection.name().to_string(),
         schedule: ctx.options.schedule.name().to_string(),
@@ -242,7 +263,7 @@ pub fn run_workload(
                 kind,
                 &plan,
                 &ctx,
-                &control,
+                control.as_ref(),
                 server_pid,
                 interval,
                 options.observer.as_ref(),

@@ -2,6 +2,7 @@
 //! ([`RawRun`]) and the plan: a pure function, tested without a server.
 
 use hdrhistogram::Histogram;
+use mock_server::{FaultStats, ServerStats};
 
 use super::execute::RawRun;
 use super::EFFICIENCY_LIMIT;
@@ -23,8 +24,8 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
         run,
         measured,
         sampled,
-        server_before: (before, faults_before),
-        server_after: (after, faults_after),
+        server_before,
+        server_after,
         system_before: sys_before,
         system_after: sys_after,
     } = raw;
@@ -44,15 +45,25 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
             .filter(|o| o.result.is_ok())
             .map(|o| o.id);
         plan.bound_of_ids(done, in_flight, raw.bound_cores)
+    } else if plan.endpoint {
+        plan.bound_measured(&run.outcomes, in_flight, raw.bound_cores)
     } else {
         *bound
     };
+    // Without `/stats` (a user's endpoint) the server side is absent, and
+    // counted as nothing served, nothing subtracted.
+    let absent = (ServerStats::default(), FaultStats::default());
+    let server_seen = server_before.is_some() && server_after.is_some();
+    let ((before, faults_before), (after, faults_after)) = (
+        server_before.as_ref().unwrap_or(&absent),
+        server_after.as_ref().unwrap_or(&absent),
+    );
 
     let server_user = (after.cpu_user_s - before.cpu_user_s).max(0.0);
     let server_sys = (after.cpu_sys_s - before.cpu_sys_s).max(0.0);
     // A server in this very process (tests, library users) is not the client;
     // neither is the sampler.
-    let in_process = after.pid == std::process::id();
+    let in_process = server_seen && after.pid == std::process::id();
     let (sub_user, sub_sys) = if in_process {
         (server_user, server_sys)
     } else {
@@ -113,7 +124,8 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
         bound_ok: efficiency <= EFFICIENCY_LIMIT,
         requests_answered,
         requests_served,
-        requests_match: requests_answered == requests_served,
+        // Nothing to compare without the server's counts.
+        requests_match: !server_seen || requests_answered == requests_served,
         client_in_flight_mean: answered_latency_s / wall_s,
         server_in_flight_mean: server_busy_s / wall_s,
         flags: Vec::new(),
@@ -125,7 +137,7 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
         checks.flags.push("requests_mismatch".into());
     }
     // The server cannot hold a request longer than the client waits for it.
-    if checks.server_in_flight_mean > checks.client_in_flight_mean * 1.05 + 0.05 {
+    if server_seen && checks.server_in_flight_mean > checks.client_in_flight_mean * 1.05 + 0.05 {
         checks.flags.push("server_busier_than_client".into());
     }
     if noise.noisy {
@@ -182,7 +194,7 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
         throughput_per_s,
         latency_s,
         phases: crate::report::phases::summarise(&run.outcomes),
-        server: ServerSide {
+        server: server_seen.then(|| ServerSide {
             served,
             requests: requests_received,
             faults: server_faults,
@@ -192,7 +204,7 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
             lateness_p50_s: lateness.p50 as f64 / 1e6,
             lateness_p99_s: lateness.p99 as f64 / 1e6,
             lateness_max_s: lateness.max as f64 / 1e6,
-        },
+        }),
         checks,
         noise,
         sampler_cpu_s: sampled.sampler_cpu_user_s + sampled.sampler_cpu_sys_s,
@@ -304,8 +316,8 @@ mod tests {
                 peak_rss_is_per_run: true,
             },
             sampled: Default::default(),
-            server_before: server(0, 1.0),
-            server_after: server(served_after, 1.5),
+            server_before: Some(server(0, 1.0)),
+            server_after: Some(server(served_after, 1.5)),
             system_before: Default::default(),
             system_after: Default::default(),
         }
@@ -327,8 +339,8 @@ mod tests {
         assert!((row.ideal_s - 0.05).abs() < 1e-9, "{}", row.ideal_s);
         assert!((row.efficiency - 1.0).abs() < 1e-9, "{}", row.efficiency);
         assert!((row.throughput_per_s - 400.0).abs() < 1e-6);
-        assert!((row.server.cpu_user_s - 0.5).abs() < 1e-9);
-        assert_eq!(row.server.served, 20);
+        assert!((row.server.as_ref().unwrap().cpu_user_s - 0.5).abs() < 1e-9);
+        assert_eq!(row.server.as_ref().unwrap().served, 20);
         assert!(
             row.checks.requests_match && row.checks.bound_ok,
             "{:?}",

@@ -55,7 +55,11 @@ impl Chart for CpuChart<'_> {
         let (left, right) = area.split_horizontally((area.dim_in_pixel().0 as f64 * 0.64) as u32);
 
         // Left: CPU seconds, user + sys stacked, the server's beneath.
-        let server_s = |r: &StrategyResult| r.server.cpu_user_s + r.server.cpu_sys_s;
+        let server_s = |r: &StrategyResult| {
+            r.server
+                .as_ref()
+                .map_or(0.0, |v| v.cpu_user_s + v.cpu_sys_s)
+        };
         let client_s = |r: &StrategyResult| r.cpu_user_s + r.cpu_sys_s;
         let labels: Vec<String> = report
             .results

@@ -2,6 +2,7 @@
 //! subcommand that runs the embedded mock server.
 
 mod clap_error;
+pub mod endpoint;
 pub mod parse;
 pub mod presets;
 pub mod scenario;
@@ -124,9 +125,13 @@ pub struct RunArgs {
     /// Seed of the latencies and payloads: the same seed is the same work.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Drive an already running mock server (e.g. http://127.0.0.1:8080) instead of the embedded one.
+    /// Drive an already running mock server (e.g. http://127.0.0.1:8080) instead of the
+    /// embedded one, or any HTTP server through a URL template with {id}, e.g.
+    /// 'http://127.0.0.1:8000/items/{id}.json' (then see --method, --header, --body, --check).
     #[arg(long, value_name = "URL", value_parser = parse_target)]
     pub target: Option<String>,
+    #[command(flatten)]
+    pub endpoint: endpoint::EndpointArgs,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
     pub format: Format,

@@ -179,14 +179,20 @@ pub(crate) fn parse_units(s: &str) -> Result<u64, String> {
 }
 
 pub(crate) fn parse_target(s: &str) -> Result<String, String> {
+    if s.contains(crate::http::endpoint::ID) {
+        return crate::http::Endpoint::parse_template(s.trim()).map_err(|e| e.to_string());
+    }
     let url = s.trim().trim_end_matches('/');
     let rest = url
         .strip_prefix("http://")
         .ok_or_else(|| format!("'{s}' is not an http:// URL; write e.g. http://127.0.0.1:8080"))?;
-    if rest.is_empty() || rest.contains('/') {
+    if rest.is_empty() {
         return Err(format!(
-            "'{s}' must be a server's base URL such as http://127.0.0.1:8080, without a path"
+            "'{s}' names no host; write e.g. http://127.0.0.1:8080"
         ));
+    }
+    if rest.contains('/') || rest.contains('?') {
+        return Err(crate::http::endpoint::EndpointError::NoId(s.to_string()).to_string());
     }
     Ok(url.to_string())
 }

@@ -81,6 +81,8 @@ pub(super) fn resolve(args: &RunArgs) -> anyhow::Result<Resolved> {
         workload.cpu = CpuWork::Units(args.cpu_units.unwrap_or(0));
     }
     workload.validate()?;
+    args.endpoint
+        .endpoint(args.target.as_deref(), |id| args.given(id))?;
     Ok(Resolved {
         workload,
         kinds,
@@ -102,6 +104,11 @@ pub(super) fn options(args: &RunArgs, scenario: &str) -> RunOptions {
             max_tasks_per_child: args.max_tasks_per_child,
             test_panic_after: args.test_panic_after,
             test_panic_task: args.test_panic_task,
+            // Checked by `resolve` first, so a flag without a template never gets here.
+            endpoint: args
+                .endpoint
+                .endpoint(args.target.as_deref(), |id| args.given(id))
+                .unwrap_or_default(),
         },
         repeat: args.repeat,
         warmup: args.warmup,
@@ -131,7 +138,11 @@ pub(super) fn target(args: &RunArgs) -> anyhow::Result<(Option<EmbeddedServer>, 
             None,
             Target {
                 url: url.clone(),
-                label: "external".into(),
+                label: if url.contains(crate::http::endpoint::ID) {
+                    "endpoint".into()
+                } else {
+                    "external".into()
+                },
             },
         ),
         None => {

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use super::attempt::{
     lateness, retry_after, work_url, AttemptResult, Attempts, Fetched, Next, Stamps,
 };
-use super::{sleep_interruptible, ConnectionMode, Session};
+use super::endpoint::MAX_BODY_BYTES;
+use super::{sleep_interruptible, ConnectionMode, Endpoint, Session};
 use crate::sys::clock::mono_now_ns;
 use crate::task::error::limit_error;
 use crate::task::{TaskError, TaskOutcome, TaskSpec};
@@ -77,6 +78,9 @@ fn attempt_blocking(
     t: &mut Stamps,
 ) -> AttemptResult<Vec<u8>> {
     let s = &client.session;
+    if let Some(e) = &s.endpoint {
+        return attempt_endpoint(client, e, spec, t);
+    }
     let url = work_url(&s.base_url, s.seed, spec, attempt, s.work);
     let mut resp = client
         .agent
@@ -97,6 +101,41 @@ fn attempt_blocking(
         .read_to_vec()
         .map_err(|e| (ureq_error(e, true), None))?;
     Ok((body, lateness))
+}
+
+/// One attempt at a user's endpoint: its method, headers and body, then its checks.
+fn attempt_endpoint(
+    client: &BlockingClient,
+    e: &Endpoint,
+    spec: &TaskSpec,
+    t: &mut Stamps,
+) -> AttemptResult<Vec<u8>> {
+    let url = e.url(spec.id);
+    let mut req = ureq::http::Request::builder()
+        .method(e.method.name())
+        .uri(&url);
+    for (k, v) in e.headers(spec.id) {
+        req = req.header(k, v);
+    }
+    let body = e.body(spec.id).unwrap_or_default().into_bytes();
+    let req = req
+        .body(body)
+        .map_err(|err| (TaskError::Request(err.to_string()), None))?;
+    let mut resp = client
+        .agent
+        .run(req)
+        .map_err(|err| (ureq_error(err, false), None))?;
+    t.head = mono_now_ns();
+    let status = resp.status().as_u16();
+    let wait = retry_after(resp.headers());
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(MAX_BODY_BYTES)
+        .read_to_vec()
+        .map_err(|err| (ureq_error(err, true), None))?;
+    e.check(status, &body).map_err(|err| (err, wait))?;
+    Ok((body, None))
 }
 
 /// Fetches one task's body on a blocking client, with the policy's pacing

@@ -1,11 +1,13 @@
 //! Everything between a task and the server: how connections are kept
 //! ([`ConnectionMode`]), what every client does about slow, failing and
 //! throttling servers ([`ClientPolicy`], [`Session`]), the one retry loop
-//! both clients share, and the two clients: [`BlockingClient`] (ureq) and
+//! both clients share, any endpoint that is not a mock server
+//! ([`Endpoint`]: a URL template and the checks of its answers), and the two clients: [`BlockingClient`] (ureq) and
 //! [`AsyncClient`] (reqwest).
 
 mod attempt;
 mod blocking;
+pub mod endpoint;
 mod nonblocking;
 mod policy;
 
@@ -13,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use attempt::{work_url, Fetched};
 pub use blocking::{fetch_blocking, run_blocking, BlockingClient};
+pub use endpoint::{Check, Endpoint, Method};
 pub use nonblocking::{fetch_async, run_async, AsyncClient};
 pub use policy::{
     sleep_interruptible, sleep_interruptible_async, ClientPolicy, RateLimiter, Session,

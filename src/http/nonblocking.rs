@@ -7,7 +7,8 @@ use std::sync::Arc;
 use super::attempt::{
     error_chain, lateness, retry_after, work_url, AttemptResult, Attempts, Fetched, Next, Stamps,
 };
-use super::{sleep_interruptible_async, ConnectionMode, Session};
+use super::endpoint::MAX_BODY_BYTES;
+use super::{sleep_interruptible_async, ConnectionMode, Endpoint, Session};
 use crate::sys::clock::mono_now_ns;
 use crate::task::error::{limit_error, os_error};
 use crate::task::{TaskError, TaskOutcome, TaskSpec};
@@ -66,6 +67,9 @@ async fn attempt_async(
     t: &mut Stamps,
 ) -> AttemptResult<bytes::Bytes> {
     let s = &client.session;
+    if let Some(e) = &s.endpoint {
+        return attempt_endpoint(client, e, spec, t).await;
+    }
     let url = work_url(&s.base_url, s.seed, spec, attempt, s.work);
     let resp = client
         .client
@@ -84,6 +88,43 @@ async fn attempt_async(
         .await
         .map_err(|e| (reqwest_error(&e, true), None))?;
     Ok((body, lateness))
+}
+
+/// One attempt at a user's endpoint: its method, headers and body, then its checks.
+async fn attempt_endpoint(
+    client: &AsyncClient,
+    e: &Endpoint,
+    spec: &TaskSpec,
+    t: &mut Stamps,
+) -> AttemptResult<bytes::Bytes> {
+    let method = reqwest::Method::from_bytes(e.method.name().as_bytes())
+        .map_err(|err| (TaskError::Request(err.to_string()), None))?;
+    let mut req = client.client.request(method, e.url(spec.id));
+    for (k, v) in e.headers(spec.id) {
+        req = req.header(k, v);
+    }
+    if let Some(body) = e.body(spec.id) {
+        req = req.body(body);
+    }
+    let resp = req
+        .send()
+        .await
+        .map_err(|err| (reqwest_error(&err, false), None))?;
+    t.head = mono_now_ns();
+    let status = resp.status().as_u16();
+    let wait = retry_after(resp.headers());
+    if resp.content_length().is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err((
+            TaskError::Body(format!("the body is over the {MAX_BODY_BYTES}-byte cap")),
+            None,
+        ));
+    }
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|err| (reqwest_error(&err, true), None))?;
+    e.check(status, &body).map_err(|err| (err, wait))?;
+    Ok((body, None))
 }
 
 /// Fetches one task's body on an async client, with the policy's pacing and

@@ -10,7 +10,7 @@
 //! on their command line and measure the deadline on the clock every process
 //! shares ([`crate::sys::clock::mono_now_ns`]).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mock_server::rng::SplitMix64;
@@ -18,8 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::interrupt;
 use crate::sys::clock::mono_now_ns;
-use crate::task::TaskError;
-use crate::task::WorkKind;
+use crate::task::{TaskError, WorkKind};
+
+use super::Endpoint;
 
 /// What a client does when the server is slow, failing or throttling.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -149,6 +150,9 @@ pub struct Session {
     /// The kind of work over each body (what the server is asked for, and
     /// what turns a body into a result): strategies pass it on unread.
     pub work: WorkKind,
+    /// The user's endpoint, when the target is not a mock server: its URL
+    /// template, method, headers, body and checks replace `/work`.
+    pub endpoint: Option<Arc<Endpoint>>,
 }
 
 impl Session {
@@ -164,7 +168,13 @@ impl Session {
                 .map(|ms| run_start_ns.saturating_add(ms.saturating_mul(1_000_000))),
             test_panic_task: None,
             work: WorkKind::Hash,
+            endpoint: None,
         }
+    }
+
+    /// The session, calling `endpoint` instead of a mock server's `/work`.
+    pub fn with_endpoint(self, endpoint: Option<Arc<Endpoint>>) -> Self {
+        Self { endpoint, ..self }
     }
 
     /// The session, doing `work` over each body.

@@ -125,6 +125,32 @@ pub struct ServerControl {
     url: String,
 }
 
+/// Whether `authority` (`host:port`) accepts a TCP connection within 5 s;
+/// a [`UsageError`] of `flag` saying so when not.
+pub fn check_reachable(authority: &str, flag: &str) -> Result<(), UsageError> {
+    use std::net::{TcpStream, ToSocketAddrs};
+    let fix = "start the server, or fix the host and port in the URL";
+    let addrs: Vec<_> = authority
+        .to_socket_addrs()
+        .map_err(|e| UsageError::new(flag, format!("cannot resolve {authority} ({e}); {fix}")))?
+        .collect();
+    let mut last = None;
+    for a in addrs {
+        match TcpStream::connect_timeout(&a, Duration::from_secs(5)) {
+            Ok(_) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(UsageError::new(
+        flag,
+        format!(
+            "cannot reach {authority} ({}); {fix}",
+            last.map(|e| e.to_string())
+                .unwrap_or_else(|| "no address".into())
+        ),
+    ))
+}
+
 impl ServerControl {
     pub fn new(url: &str) -> Self {
         let agent = ureq::Agent::config_builder()

@@ -94,6 +94,11 @@ pub struct Meta {
     pub server: String,
     /// Process id of the server (from its `/stats`): lets a caller check it is gone afterwards.
     pub server_pid: u32,
+    /// The user's endpoint (method and URL template) when the target was
+    /// not a mock server: then there is no `/stats`, server-side figures
+    /// are absent, and the bound comes from the service times the tasks met.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
     /// `--workers` as given; `null` means each pool strategy's default (one per core).
     pub workers: Option<usize>,
     /// `reuse` (keep-alive) or `new` (a connection per request).
@@ -250,7 +255,10 @@ pub struct StrategyResult {
     )]
     #[serde(default)]
     pub phases: phases::PhaseSummary,
-    pub server: ServerSide,
+    /// The server's side of the run; absent (not zero) when the target was
+    /// a user's endpoint, which has no `/stats`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerSide>,
     /// Sanity checks of this run's own figures.
     pub checks: Checks,
     /// How noisy the machine was during the run.

@@ -84,7 +84,7 @@ fn figures() -> Vec<(&'static str, Get, Set)> {
         ),
         (
             "server_cpu_s",
-            |r| Some(r.server.cpu_user_s + r.server.cpu_sys_s),
+            |r| r.server.as_ref().map(|v| v.cpu_user_s + v.cpu_sys_s),
             |_, _| {},
         ),
     ]

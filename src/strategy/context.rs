@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::http::{AsyncClient, BlockingClient, ClientPolicy, ConnectionMode, Session};
+use crate::http::{AsyncClient, BlockingClient, ClientPolicy, ConnectionMode, Endpoint, Session};
 use crate::worker::config::WorkerSpawn;
 use crate::worker::{WorkerConfig, WorkerMode};
 use crate::workload::TaskPlan;
@@ -54,6 +54,9 @@ pub struct StrategyOptions {
     /// Test-only: the task whose fetch panics, in this process or in a
     /// worker (see [`crate::http::Session::test_panic_task`]).
     pub test_panic_task: Option<u64>,
+    /// The user's endpoint when the target is not a mock server (`--target`
+    /// with `{id}`): every client and worker calls it instead of `/work`.
+    pub endpoint: Option<Arc<Endpoint>>,
 }
 
 /// How a process pool hands tasks to its workers.
@@ -97,7 +100,8 @@ impl RunContext {
         Arc::new(
             Session::new(&self.base_url, plan.seed, run_start_ns, self.options.policy)
                 .with_test_panic_task(self.options.test_panic_task)
-                .with_work(plan.work),
+                .with_work(plan.work)
+                .with_endpoint(self.options.endpoint.clone()),
         )
     }
 
@@ -146,6 +150,7 @@ impl RunContext {
             config.in_flight = in_flight.max(1);
             config.policy = policy;
             config.test_panic_task = self.options.test_panic_task;
+            config.endpoint = self.options.endpoint.as_deref().cloned();
         }
         Ok(WorkerSpawn {
             exe: self.exe()?,

@@ -41,6 +41,9 @@ pub enum TaskError {
     Cancelled(String),
     #[error("the worker running it was lost: {0}")]
     Worker(String),
+    /// A response of an endpoint that is not a mock server failed one of its `--check`s.
+    #[error("{0}")]
+    Check(String),
 }
 
 impl TaskError {
@@ -62,6 +65,7 @@ impl TaskError {
             TaskError::Deadline(_) => "deadline",
             TaskError::Cancelled(_) => "cancelled",
             TaskError::Worker(_) => "worker",
+            TaskError::Check(_) => "check",
         }
     }
 
@@ -84,7 +88,10 @@ impl TaskError {
             | TaskError::Request(_)
             | TaskError::Timeout(_) => true,
             TaskError::Status(s) => *s == 429 || (500..600).contains(s),
-            TaskError::Deadline(_) | TaskError::Cancelled(_) | TaskError::Worker(_) => false,
+            TaskError::Deadline(_)
+            | TaskError::Cancelled(_)
+            | TaskError::Worker(_)
+            | TaskError::Check(_) => false,
         }
     }
 }

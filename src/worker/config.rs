@@ -48,6 +48,9 @@ pub struct WorkerConfig {
     /// The kind of work over each body (`--work`).
     #[serde(default)]
     pub work: crate::task::WorkKind,
+    /// The user's endpoint, when the target is not a mock server.
+    #[serde(default)]
+    pub endpoint: Option<crate::http::Endpoint>,
 }
 
 impl WorkerConfig {
@@ -65,6 +68,7 @@ impl WorkerConfig {
             policy: ClientPolicy::default(),
             test_panic_task: None,
             work: crate::task::WorkKind::Hash,
+            endpoint: None,
         }
     }
 
@@ -73,7 +77,8 @@ impl WorkerConfig {
         std::sync::Arc::new(
             Session::new(&self.base_url, self.seed, self.run_start_ns, self.policy)
                 .with_test_panic_task(self.test_panic_task)
-                .with_work(self.work),
+                .with_work(self.work)
+                .with_endpoint(self.endpoint.clone().map(std::sync::Arc::new)),
         )
     }
 

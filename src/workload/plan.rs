@@ -110,6 +110,10 @@ pub struct TaskPlan {
     pub seed: u64,
     /// What each task does over its body (the same for every task of a plan).
     pub work: WorkKind,
+    /// The bodies come from a user's endpoint, not a mock server: nothing
+    /// can regenerate them, so a task verifies by its endpoint's checks
+    /// (run at fetch) and its one outcome; latencies are the server's own.
+    pub endpoint: bool,
     pub specs: Vec<TaskSpec>,
     /// Calibrated kernel speed, to turn units into CPU seconds for the bound.
     pub units_per_us: f64,
@@ -192,11 +196,46 @@ impl TaskPlan {
         Some(Self {
             seed: workload.seed,
             work: workload.work,
+            endpoint: false,
             cpu_checked_fraction: verify.fraction(specs.len(), cpu_s),
             specs,
             units_per_us,
             cpu_expected: Default::default(),
         })
+    }
+
+    /// This plan for a user's endpoint: no planned latency (the server takes
+    /// what it takes) and no body to regenerate, so no CPU result is checked.
+    pub fn for_endpoint(mut self) -> Self {
+        for s in &mut self.specs {
+            s.latency_us = 0;
+        }
+        self.endpoint = true;
+        self.cpu_checked_fraction = 0.0;
+        self
+    }
+
+    /// The bound of an endpoint's run, from the service times its tasks
+    /// met (send to last byte of each task's last attempt): no model could
+    /// have finished sooner given the latencies the server gave it. Failed
+    /// tasks count with the CPU they did not do and no latency.
+    pub fn bound_measured(
+        &self,
+        outcomes: &[TaskOutcome],
+        in_flight: usize,
+        cores: usize,
+    ) -> Bound {
+        let specs: Vec<TaskSpec> = outcomes
+            .iter()
+            .filter_map(|o| {
+                let s = self.specs.get(o.id as usize)?;
+                Some(TaskSpec {
+                    latency_us: if o.result.is_ok() { o.latency_us } else { 0 },
+                    ..*s
+                })
+            })
+            .collect();
+        self.bound_of(specs.iter(), in_flight, cores)
     }
 
     /// Whether task `id`'s CPU result is checked: a draw from (seed, id), so
@@ -326,6 +365,10 @@ impl TaskPlan {
     ) -> Result<bool, (&'static str, String)> {
         let o = outcome.ok_or(("missing", "has no outcome".to_string()))?;
         let c = o.result.as_ref().map_err(|e| (e.cause(), e.to_string()))?;
+        if self.endpoint {
+            // Checked at fetch by the endpoint's checks; nothing to regenerate.
+            return Ok(false);
+        }
         if c.body_len != spec.bytes {
             return Err((
                 "length_mismatch",

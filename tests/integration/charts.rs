@@ -71,7 +71,8 @@ fn merge(base: &mut Value, over: &Value) {
 fn synthetic_timeline(r: &mut StrategyResult, interval: f64) {
     let wall = r.wall_s.max(interval);
     let client = r.cpu_utilisation;
-    let server = (r.server.cpu_user_s + r.server.cpu_sys_s) / wall;
+    let server =
+        (r.server.as_ref().unwrap().cpu_user_s + r.server.as_ref().unwrap().cpu_sys_s) / wall;
     let n = (wall / interval).ceil() as usize;
     let tl = &mut r.timeline;
     tl.interval_s = interval;

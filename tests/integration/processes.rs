@@ -41,7 +41,7 @@ fn process_strategies_verify_every_checksum_and_count_their_children() {
                 r.strategy,
                 r.first_failure
             );
-            assert_eq!(r.server.served, 30, "{}", r.strategy);
+            assert_eq!(r.server.as_ref().unwrap().served, 30, "{}", r.strategy);
             assert!(r.processes_started >= 1, "{}", r.strategy);
             assert!(r.efficiency <= 1.02, "{}: {}", r.strategy, r.efficiency);
             // The children's CPU is counted: every body was checksummed and worked on somewhere.

@@ -43,11 +43,33 @@ const COLUMNS: &[Column] = &[
     ("latency_p90_s", |r| s(r.latency_s.p90)),
     ("latency_p99_s", |r| s(r.latency_s.p99)),
     ("latency_max_s", |r| s(r.latency_s.max)),
-    ("server_served", |r| s(r.server.served)),
-    ("server_cpu_user_s", |r| s(r.server.cpu_user_s)),
-    ("server_cpu_sys_s", |r| s(r.server.cpu_sys_s)),
-    ("server_lateness_p50_s", |r| s(r.server.lateness_p50_s)),
-    ("server_lateness_p99_s", |r| s(r.server.lateness_p99_s)),
+    ("server_served", |r| {
+        r.server.as_ref().map(|v| s(v.served)).unwrap_or_default()
+    }),
+    ("server_cpu_user_s", |r| {
+        r.server
+            .as_ref()
+            .map(|v| s(v.cpu_user_s))
+            .unwrap_or_default()
+    }),
+    ("server_cpu_sys_s", |r| {
+        r.server
+            .as_ref()
+            .map(|v| s(v.cpu_sys_s))
+            .unwrap_or_default()
+    }),
+    ("server_lateness_p50_s", |r| {
+        r.server
+            .as_ref()
+            .map(|v| s(v.lateness_p50_s))
+            .unwrap_or_default()
+    }),
+    ("server_lateness_p99_s", |r| {
+        r.server
+            .as_ref()
+            .map(|v| s(v.lateness_p99_s))
+            .unwrap_or_default()
+    }),
     ("flags", |r| r.checks.flags.join(" ")),
 ];
 

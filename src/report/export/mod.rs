@@ -86,6 +86,18 @@ impl RunReport {
 
     pub(super) fn header(&self) -> String {
         let w = &self.meta.workload;
+        if let Some(endpoint) = &self.meta.endpoint {
+            return format!(
+                "{} tasks, {endpoint}, CPU {} per task{}, C = {}, {} cores; the endpoint has no \
+                 /stats (server-side figures absent) and no planned latency (the bound is from \
+                 the latencies each model met)",
+                w.tasks,
+                format_seconds(w.cpu_per_task_s),
+                work_note(w.work),
+                w.concurrency,
+                self.meta.cores,
+            );
+        }
         format!(
             "{} tasks, latency {}, {} per body, CPU {} per task{}, C = {}, seed {}, {} cores, server {} ({})",
             w.tasks,
@@ -105,6 +117,8 @@ impl RunReport {
         let repeated = self.results.iter().any(|r| r.rounds > 1);
         let flagged = self.results.iter().any(|r| !r.checks.flags.is_empty());
         let retried = self.results.iter().any(|r| r.retries > 0);
+        // A user's endpoint has no /stats: its column is left out, not zero.
+        let server_seen = self.results.iter().any(|r| r.server.is_some());
         let mut head = vec![
             "strategy",
             "ok",
@@ -118,8 +132,10 @@ impl RunReport {
             "p50",
             "p99",
             "req/s",
-            "server CPU",
         ];
+        if server_seen {
+            head.push("server CPU");
+        }
         if repeated {
             head.insert(3, "± cv");
         }
@@ -166,8 +182,15 @@ impl RunReport {
                     format_seconds(r.latency_s.p50),
                     format_seconds(r.latency_s.p99),
                     format!("{:.0}", r.throughput_per_s),
-                    format_seconds(r.server.cpu_user_s + r.server.cpu_sys_s),
                 ];
+                if server_seen {
+                    row.push(
+                        r.server
+                            .as_ref()
+                            .map(|v| format_seconds(v.cpu_user_s + v.cpu_sys_s))
+                            .unwrap_or_else(|| "-".into()),
+                    );
+                }
                 if repeated {
                     let cv = r.stats.get("wall_s").map(|f| f.cv).unwrap_or(0.0);
                     row.insert(3, format!("{:.1}%", cv * 100.0));
