@@ -12,7 +12,8 @@
 //! The root re-exports what a user needs: describe a [`Workload`], pick
 //! [`StrategyKind`]s (every model is a row of [`MODELS`]), run them with
 //! [`run_workload`] against a [`Target`], and read the [`RunReport`] (or draw
-//! it with [`render_run`]). Modules marked hidden are the implementation.
+//! it with [`render_run`]). To run your own task instead of requests to
+//! the mock server, see [`user`]. Modules marked hidden are the implementation.
 //!
 //! # Layout
 //! The data flow is one straight line: flags or a scenario file → a
@@ -38,7 +39,8 @@
 //! 9. [`bench`], [`charts`]: running strategies over a plan into rows
 //!    (repeats, sweeps, the CI gate); SVG and PNG charts of saved reports.
 //! 10. [`cli`]: the command line: flags and their parsers (clap), scenario files, presets.
-//! 11. [`commands`]: one file per subcommand; the only layer that prints.
+//! 11. [`commands`]: one file per subcommand, and the runner of a user's own
+//!     task ([`user`]); the only layer that prints.
 //!
 //! The mock server is its own crate, `mock-server`, shared for its latency
 //! distributions, payload generator and fault flags.
@@ -83,6 +85,7 @@ mod layout;
 
 pub use bench::{run_workload, RunOptions, Target};
 pub use charts::{render_run, render_sweep};
+pub use commands::user;
 pub use error::UsageError;
 pub use http::{ClientPolicy, ConnectionMode};
 pub use report::{ResultsFile, RunReport, StrategyResult, SweepReport};

@@ -138,9 +138,12 @@ pub fn run_workload(
 ) -> anyhow::Result<RunReport> {
     workload.validate()?;
     let endpoint = options.strategy.endpoint.clone();
+    let user = options.strategy.user.clone();
     // A mock server is checked and read; a user's endpoint has no /stats,
-    // so it is only checked to accept connections.
+    // so it is only checked to accept connections; a user's own task has
+    // no server at all.
     let control = match &endpoint {
+        _ if user.is_some() => None,
         None => {
             let control = ServerControl::new(&target.url);
             control.check("--target")?;
@@ -166,9 +169,14 @@ pub fn run_workload(
         }
     };
     step(Step::Calibrating);
-    let units_per_us = workload
-        .work
-        .calibrate(workload.bytes, Duration::from_millis(20));
+    let units_per_us = if user.is_some() {
+        // Nothing of ours to calibrate: the task is sampled below.
+        1.0
+    } else {
+        workload
+            .work
+            .calibrate(workload.bytes, Duration::from_millis(20))
+    };
     stop_if_interrupted("calibrating the CPU kernel")?;
     step(Step::Planning {
         tasks: workload.tasks,
@@ -177,10 +185,19 @@ pub fn run_workload(
         crate::interrupt::requested()
     })
     .ok_or_else(|| Interrupted::new("building the plan"))?;
-    let plan = if endpoint.is_some() {
-        plan.for_endpoint()
-    } else {
-        plan
+    let plan = match (&user, &endpoint) {
+        (Some(u), _) => {
+            step(Step::Calibrating);
+            let (io_us, cpu_us) = crate::task::user::sample(
+                &*u.0,
+                plan.specs.len() as u64,
+                32,
+                Duration::from_secs(2),
+            );
+            plan.for_user(u.clone(), io_us, cpu_us)
+        }
+        (None, Some(_)) => plan.for_endpoint(),
+        (None, None) => plan,
     };
     let cores = options.cores.unwrap_or_else(available_cores).max(1);
     let ctx = RunContext {
@@ -219,6 +236,7 @@ pub fn run_workload(
         server: target.label.clone(),
         server_pid: server_pid.unwrap_or(0),
         endpoint: endpoint.as_ref().map(|e| e.describe()),
+        user_task: user.as_ref().map(|u| u.0.name()),
         workers: ctx.options.workers,
         connection: ctx.options.connection.name().to_string(),
         schedule: ctx.options.schedule.name().to_string(),

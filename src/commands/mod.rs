@@ -10,6 +10,7 @@ mod report;
 mod run;
 mod shell;
 mod sweep;
+pub mod user;
 
 use std::process::ExitCode;
 
@@ -109,6 +110,7 @@ pub(super) fn options(args: &RunArgs, scenario: &str) -> RunOptions {
                 .endpoint
                 .endpoint(args.target.as_deref(), |id| args.given(id))
                 .unwrap_or_default(),
+            user: None,
         },
         repeat: args.repeat,
         warmup: args.warmup,

@@ -78,6 +78,13 @@ fn attempt_blocking(
     t: &mut Stamps,
 ) -> AttemptResult<Vec<u8>> {
     let s = &client.session;
+    if let Some(u) = &s.user {
+        let input = u.0.fetch_blocking(spec.id);
+        t.head = mono_now_ns();
+        return input
+            .map(|b| (b, None))
+            .map_err(|e| (TaskError::User(e), None));
+    }
     if let Some(e) = &s.endpoint {
         return attempt_endpoint(client, e, spec, t);
     }
@@ -163,7 +170,7 @@ pub fn fetch_blocking(client: &BlockingClient, spec: &TaskSpec) -> Fetched<Vec<u
 /// Runs one task on a blocking client: its attempts (paced by the rate
 /// limiter, retried with backoff as the policy says), then the CPU work.
 pub fn run_blocking(client: &BlockingClient, spec: &TaskSpec) -> TaskOutcome {
-    fetch_blocking(client, spec).complete(spec, client.session().work)
+    fetch_blocking(client, spec).complete(spec, &client.session().completer())
 }
 
 #[cfg(test)]

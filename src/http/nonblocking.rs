@@ -67,6 +67,13 @@ async fn attempt_async(
     t: &mut Stamps,
 ) -> AttemptResult<bytes::Bytes> {
     let s = &client.session;
+    if let Some(u) = &s.user {
+        let input = u.0.fetch(spec.id).await;
+        t.head = mono_now_ns();
+        return input
+            .map(|b| (bytes::Bytes::from(b), None))
+            .map_err(|e| (TaskError::User(e), None));
+    }
     if let Some(e) = &s.endpoint {
         return attempt_endpoint(client, e, spec, t).await;
     }
@@ -154,5 +161,5 @@ pub async fn fetch_async(client: &AsyncClient, spec: &TaskSpec) -> Fetched {
 pub async fn run_async(client: &AsyncClient, spec: &TaskSpec) -> TaskOutcome {
     fetch_async(client, spec)
         .await
-        .complete(spec, client.session().work)
+        .complete(spec, &client.session().completer())
 }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::interrupt;
 use crate::sys::clock::mono_now_ns;
-use crate::task::{TaskError, WorkKind};
+use crate::task::{Completer, TaskError, UserTaskRef, WorkKind};
 
 use super::Endpoint;
 
@@ -153,6 +153,9 @@ pub struct Session {
     /// The user's endpoint, when the target is not a mock server: its URL
     /// template, method, headers, body and checks replace `/work`.
     pub endpoint: Option<Arc<Endpoint>>,
+    /// The user's own task, when there is no server at all: its I/O part
+    /// replaces the request and its CPU part the work over the body.
+    pub user: Option<UserTaskRef>,
 }
 
 impl Session {
@@ -169,12 +172,26 @@ impl Session {
             test_panic_task: None,
             work: WorkKind::Hash,
             endpoint: None,
+            user: None,
         }
     }
 
     /// The session, calling `endpoint` instead of a mock server's `/work`.
     pub fn with_endpoint(self, endpoint: Option<Arc<Endpoint>>) -> Self {
         Self { endpoint, ..self }
+    }
+
+    /// The session, running the user's task instead of a request.
+    pub fn with_user(self, user: Option<UserTaskRef>) -> Self {
+        Self { user, ..self }
+    }
+
+    /// What turns a body into a result in this session.
+    pub fn completer(&self) -> Completer {
+        match &self.user {
+            Some(u) => Completer::User(u.clone()),
+            None => Completer::Work(self.work),
+        }
     }
 
     /// The session, doing `work` over each body.

@@ -99,6 +99,10 @@ pub struct Meta {
     /// are absent, and the bound comes from the service times the tasks met.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
+    /// The name of the user's own task ([`crate::task::UserTask`]) when the
+    /// run was of one: no server, latency and CPU as the tasks took them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_task: Option<String>,
     /// `--workers` as given; `null` means each pool strategy's default (one per core).
     pub workers: Option<usize>,
     /// `reuse` (keep-alive) or `new` (a connection per request).

@@ -59,13 +59,15 @@ impl Strategy for AsyncRayon {
             || client.session().stopped(),
             |spec| {
                 let (client, pool) = (client.clone(), pool.clone());
-                let work = client.session().work;
+                let completer = client.session().completer();
                 async move {
                     fetch_then_offload(&client, spec, |body| async move {
                         let (tx, rx) = oneshot::channel();
                         let units = spec.cpu_units;
                         pool.spawn(move || {
-                            let _ = tx.send(guard::catch_result(|| work.complete(&body, units)));
+                            let _ = tx.send(guard::catch_result(|| {
+                                completer.complete(spec.id, &body, units)
+                            }));
                         });
                         // The job always runs and always sends (or drops `tx`
                         // while unwinding): bounded by the work.

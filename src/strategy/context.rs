@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::http::{AsyncClient, BlockingClient, ClientPolicy, ConnectionMode, Endpoint, Session};
+use crate::task::UserTaskRef;
 use crate::worker::config::WorkerSpawn;
 use crate::worker::{WorkerConfig, WorkerMode};
 use crate::workload::TaskPlan;
@@ -57,6 +58,9 @@ pub struct StrategyOptions {
     /// The user's endpoint when the target is not a mock server (`--target`
     /// with `{id}`): every client and worker calls it instead of `/work`.
     pub endpoint: Option<Arc<Endpoint>>,
+    /// The user's own task ([`crate::task::user`]), run instead of requests;
+    /// process strategies re-execute the user's binary (`worker_exe`).
+    pub user: Option<UserTaskRef>,
 }
 
 /// How a process pool hands tasks to its workers.
@@ -101,7 +105,8 @@ impl RunContext {
             Session::new(&self.base_url, plan.seed, run_start_ns, self.options.policy)
                 .with_test_panic_task(self.options.test_panic_task)
                 .with_work(plan.work)
-                .with_endpoint(self.options.endpoint.clone()),
+                .with_endpoint(self.options.endpoint.clone())
+                .with_user(self.options.user.clone()),
         )
     }
 
@@ -143,6 +148,7 @@ impl RunContext {
     ) -> anyhow::Result<WorkerSpawn> {
         let mut config = WorkerConfig::new(mode, plan.seed, run_start_ns);
         config.work = plan.work;
+        config.user = self.options.user.is_some();
         if mode != WorkerMode::Cpu {
             config.base_url = self.base_url.clone();
             config.connection = self.options.connection;

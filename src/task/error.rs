@@ -44,6 +44,12 @@ pub enum TaskError {
     /// A response of an endpoint that is not a mock server failed one of its `--check`s.
     #[error("{0}")]
     Check(String),
+    /// The I/O part of a user's task returned an error.
+    #[error("the task's I/O failed: {0}")]
+    User(String),
+    /// A user's task's `verify` refused its result.
+    #[error("{0}")]
+    Verify(String),
 }
 
 impl TaskError {
@@ -66,6 +72,8 @@ impl TaskError {
             TaskError::Cancelled(_) => "cancelled",
             TaskError::Worker(_) => "worker",
             TaskError::Check(_) => "check",
+            TaskError::User(_) => "task",
+            TaskError::Verify(_) => "verify",
         }
     }
 
@@ -91,7 +99,9 @@ impl TaskError {
             TaskError::Deadline(_)
             | TaskError::Cancelled(_)
             | TaskError::Worker(_)
-            | TaskError::Check(_) => false,
+            | TaskError::Check(_)
+            | TaskError::User(_)
+            | TaskError::Verify(_) => false,
         }
     }
 }

@@ -10,13 +10,15 @@ pub(crate) mod error;
 pub mod guard;
 pub mod kernel;
 pub mod posts;
+pub mod user;
 pub mod work;
 
 use mock_server::payload;
 use serde::{Deserialize, Serialize};
 
 pub use error::TaskError;
-pub use work::{WorkKind, WORKS};
+pub use user::{UserTask, UserTaskRef};
+pub use work::{Completer, WorkKind, WORKS};
 
 /// One task: a request for `bytes` bytes answered after `latency_us`, then
 /// `cpu_units` of work over the body.

@@ -138,6 +138,29 @@ impl WorkKind {
     }
 }
 
+/// What turns a body into a task's result where the CPU part runs (inline,
+/// a CPU pool, a worker process): a built-in kind of work or the user's
+/// task. Cheap to clone and `'static`, so it travels into pool jobs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Completer {
+    Work(WorkKind),
+    User(super::UserTaskRef),
+}
+
+impl Completer {
+    /// Task `id`'s result over `body`.
+    pub fn complete(&self, id: u64, body: &[u8], units: u64) -> Completed {
+        match self {
+            Completer::Work(w) => w.complete(body, units),
+            Completer::User(u) => Completed {
+                body_len: body.len(),
+                body_checksum: payload::checksum(body),
+                cpu_result: u.0.process(id, body),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

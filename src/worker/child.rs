@@ -30,6 +30,12 @@ pub fn run_worker(config: &WorkerConfig) -> anyhow::Result<()> {
         },
     )?;
     out.flush()?;
+    if config.user && crate::task::user::installed().is_none() {
+        bail!(
+            "this worker was asked to run a user task, but its binary installed none: call \
+             concbench::user::main (or concbench::user::serve_worker_if_asked) first thing in main"
+        );
+    }
     match config.mode {
         WorkerMode::Tasks => {
             let client = BlockingClient::new(config.pool, config.connection, config.session());
@@ -45,12 +51,13 @@ pub fn run_worker(config: &WorkerConfig) -> anyhow::Result<()> {
             }
         }
         WorkerMode::Cpu => {
+            let completer = config.session().completer();
             while let Some(msg) = ipc::read_frame::<ToWorker>(&mut input)? {
                 let ToWorker::Cpu(jobs) = msg else {
                     bail!("a CPU worker was sent tasks");
                 };
                 for job in &jobs {
-                    let result = config.work.complete(&job.body, job.units);
+                    let result = completer.complete(job.id, &job.body, job.units);
                     ipc::write_frame(&mut out, &FromWorker::Cpu { id: job.id, result })?;
                 }
                 out.flush()?;

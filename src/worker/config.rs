@@ -51,6 +51,10 @@ pub struct WorkerConfig {
     /// The user's endpoint, when the target is not a mock server.
     #[serde(default)]
     pub endpoint: Option<crate::http::Endpoint>,
+    /// Run the user's task installed in this binary ([`crate::task::user`])
+    /// instead of requests: the worker is the user's own binary re-executed.
+    #[serde(default)]
+    pub user: bool,
 }
 
 impl WorkerConfig {
@@ -69,6 +73,7 @@ impl WorkerConfig {
             test_panic_task: None,
             work: crate::task::WorkKind::Hash,
             endpoint: None,
+            user: false,
         }
     }
 
@@ -78,7 +83,12 @@ impl WorkerConfig {
             Session::new(&self.base_url, self.seed, self.run_start_ns, self.policy)
                 .with_test_panic_task(self.test_panic_task)
                 .with_work(self.work)
-                .with_endpoint(self.endpoint.clone().map(std::sync::Arc::new)),
+                .with_endpoint(self.endpoint.clone().map(std::sync::Arc::new))
+                .with_user(if self.user {
+                    crate::task::user::installed()
+                } else {
+                    None
+                }),
         )
     }
 

@@ -30,7 +30,7 @@ use mock_server::rng::SplitMix64;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::task::{TaskOutcome, TaskSpec, WorkKind};
+use crate::task::{TaskOutcome, TaskSpec, UserTaskRef, WorkKind};
 
 use super::{CpuWork, Workload};
 
@@ -114,6 +114,9 @@ pub struct TaskPlan {
     /// can regenerate them, so a task verifies by its endpoint's checks
     /// (run at fetch) and its one outcome; latencies are the server's own.
     pub endpoint: bool,
+    /// The user's own task, when the plan is of it: its `verify` checks
+    /// every result; latencies and CPU are what the tasks took.
+    pub user: Option<UserTaskRef>,
     pub specs: Vec<TaskSpec>,
     /// Calibrated kernel speed, to turn units into CPU seconds for the bound.
     pub units_per_us: f64,
@@ -197,6 +200,7 @@ impl TaskPlan {
             seed: workload.seed,
             work: workload.work,
             endpoint: false,
+            user: None,
             cpu_checked_fraction: verify.fraction(specs.len(), cpu_s),
             specs,
             units_per_us,
@@ -212,6 +216,20 @@ impl TaskPlan {
         }
         self.endpoint = true;
         self.cpu_checked_fraction = 0.0;
+        self
+    }
+
+    /// This plan for the user's own task: no server, every result held to
+    /// the task's own `verify`, and for the bound each task's I/O and CPU
+    /// time as a sequential sample of the task measured them
+    /// ([`crate::task::user::sample`]), CPU in units of 1 µs.
+    pub fn for_user(mut self, task: UserTaskRef, latency_us: u64, cpu_us: u64) -> Self {
+        for s in &mut self.specs {
+            (s.latency_us, s.cpu_units, s.bytes) = (latency_us, cpu_us, 0);
+        }
+        self.units_per_us = 1.0;
+        self.cpu_checked_fraction = 1.0;
+        self.user = Some(task);
         self
     }
 
@@ -251,6 +269,10 @@ impl TaskPlan {
     /// The expected CPU results of the checked tasks among `ids`, computing
     /// (in parallel) those not known yet.
     fn expected_cpu(&self, ids: &[u64]) -> HashMap<u64, u64> {
+        if self.endpoint || self.user.is_some() {
+            // No body to regenerate: checked by the endpoint or the task itself.
+            return HashMap::new();
+        }
         let todo: Vec<u64> = {
             let known = self.cpu_expected.lock().expect("expected results");
             ids.iter()
@@ -368,6 +390,13 @@ impl TaskPlan {
         if self.endpoint {
             // Checked at fetch by the endpoint's checks; nothing to regenerate.
             return Ok(false);
+        }
+        if let Some(u) = &self.user {
+            return u
+                .0
+                .verify(spec.id, c.cpu_result)
+                .map(|()| true)
+                .map_err(|why| ("verify", format!("verify refused its result: {why}")));
         }
         if c.body_len != spec.bytes {
             return Err((

@@ -30,4 +30,5 @@ mod run;
 mod scenario;
 mod schema;
 mod signals;
+mod user;
 mod work;

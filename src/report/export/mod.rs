@@ -86,6 +86,17 @@ impl RunReport {
 
     pub(super) fn header(&self) -> String {
         let w = &self.meta.workload;
+        if let Some(name) = &self.meta.user_task {
+            return format!(
+                "{} tasks of {name} (your own task: no server), I/O {} and CPU {} per task as a \
+                 sequential sample measured them (the bound's), C = {}, {} cores",
+                w.tasks,
+                format_seconds(self.meta.workload.latency_total_s / w.tasks.max(1) as f64),
+                format_seconds(w.cpu_per_task_s),
+                w.concurrency,
+                self.meta.cores,
+            );
+        }
         if let Some(endpoint) = &self.meta.endpoint {
             return format!(
                 "{} tasks, {endpoint}, CPU {} per task{}, C = {}, {} cores; the endpoint has no \
