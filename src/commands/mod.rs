@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 pub use check::check;
 pub use list::list;
-pub use report::{report, write_report};
+pub use report::{report, write_html, write_report};
 pub use run::run;
 pub use shell::{completions, man};
 pub use sweep::sweep;
@@ -100,7 +100,11 @@ pub(super) fn options(args: &RunArgs, scenario: &str) -> RunOptions {
             test_panic_after: args.test_panic_after,
             test_panic_task: args.test_panic_task,
         },
-        repeat: args.repeat,
+        repeat: args.repeat.max_rounds(&args.repeat_caps),
+        repeat_auto: match args.repeat {
+            crate::cli::Repeat::Auto => Some(args.repeat_caps.auto()),
+            crate::cli::Repeat::Rounds(_) => None,
+        },
         warmup: args.warmup,
         sample_interval: Some(args.sample_interval),
         on_step: None,
