@@ -174,6 +174,13 @@ impl Chart for CrossoverChart<'_> {
                 [(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)],
                 WHITE.stroke_width(3),
             )])?;
+            if fills.len() > 1 {
+                // The text of a tie on a light band across the stripes.
+                chart.draw_series([Rectangle::new(
+                    [(x - 0.47, y - 0.2), (x + 0.47, y + 0.2)],
+                    WHITE.mix(0.75).filled(),
+                )])?;
+            }
             let (line1, line2) = (c.title.clone(), (c.short.clone(), c.detail.clone()));
             let avail = (cell_w * 0.9) as u32;
             let size = (cell_h / 4.0).clamp(9.0, 18.0);

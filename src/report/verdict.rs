@@ -218,10 +218,20 @@ impl Verdict {
                 format!("tie: {}", names.join(" ≈ "))
             };
             names.extend(tied[1..].iter().map(|v| v.strategy.as_str()));
+            let r = tied[0].ratio.ratio;
+            let detail = match tied[0].ratio.ci95 {
+                Some((lo, hi)) => format!(
+                    "within noise: {} (CI {}–{})",
+                    times(r),
+                    like(r, lo),
+                    like(r, hi)
+                ),
+                None => "within noise".into(),
+            };
             return Cell {
                 title,
-                detail: "within noise".into(),
-                short: "tie".into(),
+                detail,
+                short: "within noise".into(),
                 strategies: names.into_iter().map(str::to_string).collect(),
             };
         }
