@@ -3,16 +3,17 @@
 // no console error, no request other than the file itself, a screenshot at
 // desktop width and one at phone width (390 px) that are not blank, and no
 // sideways scrolling of the page at phone width. Prints one line per
-// failure and exits 1 on any; writes OUT.png and OUT-phone.png.
+// failure and exits 1 on any; writes OUT.png and OUT-phone.png (and, given
+// TOP_PX, OUT-top.png: the first TOP_PX pixels of the desktop page).
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const [file, out] = process.argv.slice(2);
-if (!file || !out) {
-  console.error('usage: check.mjs FILE.html OUT.png');
+const [file, out, top] = process.argv.slice(2);
+if (!file || !out || (top !== undefined && !(Number(top) > 0))) {
+  console.error('usage: check.mjs FILE.html OUT.png [TOP_PX]');
   process.exit(2);
 }
 const url = pathToFileURL(resolve(file)).href;
@@ -42,6 +43,12 @@ try {
   await page.goto(url, { waitUntil: 'load', timeout: 30000 });
   const shots = [];
   shots.push([out, await page.screenshot({ path: out, fullPage: true })]);
+  if (top !== undefined) {
+    // The top of the page alone (e.g. for the README): OUT-top.png.
+    const topOut = out.replace(/\.png$/i, '') + '-top.png';
+    const clip = { x: 0, y: 0, width: 1280, height: Number(top) };
+    shots.push([topOut, await page.screenshot({ path: topOut, clip, fullPage: true })]);
+  }
   await page.setViewportSize({ width: 390, height: 844 });
   await page.waitForTimeout(200);
   const wide = await page.evaluate(() => document.documentElement.scrollWidth);

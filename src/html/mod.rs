@@ -36,6 +36,8 @@ table{border-collapse:collapse;font-size:.88em;font-variant-numeric:tabular-nums
 th,td{padding:.3em .6em;border-bottom:1px solid #e4e4e4;text-align:right;white-space:nowrap}\
 th:first-child,td:first-child{text-align:left}th{background:#fafafa}\
 td.failed{color:#b00020;font-weight:600}\
+tr.cell td{border-bottom:none;font-weight:600}\
+td.cell-verdict{text-align:left;white-space:normal;color:#333;padding-bottom:.6em}\
 figure{margin:1em 0}figure svg{display:block;width:100%;max-width:100%;height:auto}\
 figcaption{color:#555;font-size:.9em}\
 details{margin:.6em 0;border:1px solid #e4e4e4;border-radius:4px;padding:.3em .7em}\
@@ -56,7 +58,7 @@ pub fn render(results: &ResultsFile) -> anyhow::Result<String> {
 pub fn render_run(run: &RunReport) -> anyhow::Result<String> {
     let mut body = String::new();
     let _ = writeln!(body, "<h1>concbench: {}</h1>", escape(&run.meta.scenario));
-    body += &meta_block(run);
+    body += &meta_block(run, None);
     body += &run_sections(run, 2);
     body += "<h2>Charts</h2>\n";
     for (name, svg) in crate::charts::run_svgs(run)? {
@@ -75,16 +77,16 @@ pub fn render_sweep(sweep: &SweepReport) -> anyhow::Result<String> {
     );
     let _ = writeln!(body, "<h1>{}</h1>", escape(&title));
     if let Some(first) = sweep.cells.first() {
-        body += &meta_block(&first.report);
+        body += &meta_block(&first.report, Some(&swept(sweep)));
     }
     body += "<h2>Verdict of each cell</h2>\n<div class=\"scroll\"><table>\n<tr>";
     for p in &sweep.params {
         let _ = write!(body, "<th>{}</th>", escape(p));
     }
-    body += "<th>fastest</th><th>wall</th><th style=\"text-align:left\">verdict</th></tr>\n";
+    body += "<th>fastest</th><th>wall</th></tr>\n";
     for cell in &sweep.cells {
         let v = verdict(&cell.report);
-        body += "<tr>";
+        body += "<tr class=\"cell\">";
         for p in &sweep.params {
             let value = cell.values.get(p).map(String::as_str).unwrap_or("");
             let _ = write!(body, "<td>{}</td>", escape(value));
@@ -95,9 +97,10 @@ pub fn render_sweep(sweep: &SweepReport) -> anyhow::Result<String> {
         };
         let _ = writeln!(
             body,
-            "<td>{}</td><td>{}</td><td style=\"text-align:left;white-space:normal\">{}</td></tr>",
+            "<td>{}</td><td>{}</td></tr>\n<tr><td class=\"cell-verdict\" colspan=\"{}\">{}</td></tr>",
             escape(name),
             escape(&wall),
+            sweep.params.len() + 2,
             escape(&v.line())
         );
     }
@@ -128,11 +131,39 @@ pub fn render_sweep(sweep: &SweepReport) -> anyhow::Result<String> {
     Ok(page(&title, &body))
 }
 
-/// The workload and the machine.
-fn meta_block(run: &RunReport) -> String {
+/// What a sweep varied: `latency = 1ms, 10ms; cpu = 0, 1ms`.
+fn swept(sweep: &SweepReport) -> String {
+    let values: Vec<String> = sweep
+        .params
+        .iter()
+        .map(|p| {
+            let mut seen: Vec<&str> = Vec::new();
+            for c in &sweep.cells {
+                if let Some(v) = c.values.get(p) {
+                    if !seen.contains(&v.as_str()) {
+                        seen.push(v);
+                    }
+                }
+            }
+            format!("{p} = {}", seen.join(", "))
+        })
+        .collect();
+    values.join("; ")
+}
+
+/// The workload and the machine (and, for a sweep, what it varied: the
+/// workload line is then its first cell's).
+fn meta_block(run: &RunReport, swept: Option<&str>) -> String {
     let m = &run.meta;
-    let mut rows = vec![
-        ("workload", run.header()),
+    let mut rows = Vec::new();
+    match swept {
+        Some(s) => {
+            rows.push(("swept", s.to_string()));
+            rows.push(("first cell", run.header()));
+        }
+        None => rows.push(("workload", run.header())),
+    }
+    rows.extend([
         (
             "machine",
             format!(
@@ -154,7 +185,7 @@ fn meta_block(run: &RunReport) -> String {
                 m.concbench_version, m.schema_version
             ),
         ),
-    ];
+    ]);
     if !m.server_faults.is_empty() {
         rows.push(("server faults", m.server_faults.clone()));
     }

@@ -270,10 +270,13 @@ fn times(r: f64) -> String {
     format!("{}×", like(r, r))
 }
 
-/// `v` with as many decimals as a ratio of `r` is printed with: two below
+/// `v` with as many decimals as a ratio of `r` is printed with: three
+/// within 1% of 1 (where a lead beyond noise can be that small), two below
 /// 10, one above (an interval reads in the same digits as its ratio).
 fn like(r: f64, v: f64) -> String {
-    if r < 10.0 {
+    if r < 1.01 {
+        format!("{v:.3}")
+    } else if r < 10.0 {
         format!("{v:.2}")
     } else {
         format!("{v:.1}")
