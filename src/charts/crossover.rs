@@ -1,6 +1,6 @@
 //! The `crossover` map of a two-parameter sweep: which strategy wins each
 //! cell and its margin over the runner-up, or a tie when the margin is
-//! within noise (the verdict's rule, [`crate::report::verdict`]): a tied
+//! within noise (the verdict's rule, [`mod@crate::report::verdict`]): a tied
 //! cell is split between the tied strategies' colours and says `tie: a ≈ b`.
 
 use plotters::coord::Shift;

@@ -6,7 +6,7 @@
 //! is no script at all, so the page opens offline and asks nothing of the
 //! network. Every string that comes from a results file is escaped
 //! ([`escape`]). The page reads top to bottom: the workload and the
-//! machine, the verdict ([`crate::report::verdict`]), the table, where the
+//! machine, the verdict ([`mod@crate::report::verdict`]), the table, where the
 //! time went, the rounds when repeated, then the charts; a sweep's page
 //! shows the verdict of every cell and its charts, with each cell's own
 //! tables folded under it (`<details>`, which needs no script). Narrow

@@ -1,7 +1,7 @@
 //! The one rule for "which strategy won", used by the charts and by
 //! `summary.md` alike: the lowest median wall time among the strategies
 //! whose every task verified. Whether that lead is beyond noise is the
-//! verdict's question ([`super::verdict`]), asked of this same ranking.
+//! verdict's question ([`mod@super::verdict`]), asked of this same ranking.
 
 use super::{RunReport, Status, StrategyResult};
 
@@ -38,7 +38,7 @@ pub fn winner(report: &RunReport) -> Option<Winner> {
 
 /// The strategies of `results` whose every task verified (and that took
 /// some time), fastest first by median wall time: the order [`winner`] and
-/// the verdicts ([`super::verdict`]) read.
+/// the verdicts ([`mod@super::verdict`]) read.
 pub fn ranking(results: &[StrategyResult]) -> Vec<&StrategyResult> {
     let mut ok: Vec<&StrategyResult> = results
         .iter()
