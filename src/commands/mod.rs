@@ -40,6 +40,20 @@ pub(super) struct Resolved {
 }
 
 pub(super) fn resolve(args: &RunArgs) -> anyhow::Result<Resolved> {
+    if args.repeat != crate::cli::Repeat::Auto {
+        for (id, flag) in [
+            ("repeat_max_rounds", "--repeat-max-rounds"),
+            ("repeat_max_time", "--repeat-max-time"),
+        ] {
+            if args.given(id) {
+                return Err(UsageError::new(
+                    flag,
+                    "caps --repeat auto only: add --repeat auto, or drop it",
+                )
+                .into());
+            }
+        }
+    }
     let mut workload = args.workload();
     let mut kinds = args.strategies.0.clone();
     let mut scenario = "custom".to_string();

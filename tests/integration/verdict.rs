@@ -175,4 +175,9 @@ fn repeat_auto_is_a_flag_value_and_its_caps_are_checked() {
     let line =
         common::one_line_usage_error(&["run", "--repeat", "auto", "--repeat-max-rounds", "2"]);
     assert!(line.contains("at least 3"), "{line}");
+    let line = common::one_line_usage_error(&["run", "--repeat", "3", "--repeat-max-time", "5s"]);
+    assert!(
+        line.contains("--repeat-max-time") && line.contains("--repeat auto"),
+        "{line}"
+    );
 }
