@@ -18,7 +18,7 @@ echo "== concurrency sweep"
 "$bin" sweep -s thread-pool,async,async-single,process-pool-async,thread-per-task -n 400 -l 20ms --cpu 0 \
     --param concurrency=1,4,16,64,256 --format json --out "$out/concurrency-sweep.json" >/dev/null
 echo "== crossover map: latency x CPU per task"
-"$bin" sweep -s thread-pool,async,async-single,async-rayon,process-pool -n 100 -c 20 \
+"$bin" sweep -s thread-pool,async,async-single,async-rayon,process-pool -n 100 -c 20 --repeat 5 \
     --param latency=1ms,10ms,100ms --param cpu=0,1ms,10ms --format json --out "$out/crossover-latency-cpu.json" >/dev/null
 rm -f "$out"/*.csv.tmp-* 2>/dev/null || true
 echo "results in $out"

@@ -35,11 +35,13 @@
 //! 7. [`measure`]: wall time, CPU, memory, the CPU timeline, the machine,
 //!    and the embedded server.
 //! 8. [`report`]: the JSON contract, saved files, statistics over rounds,
-//!    the winner rule, exporters (table, JSON, CSV, Markdown).
+//!    the winner rule and the verdict (ties within noise), exporters (table,
+//!    JSON, CSV, Markdown).
 //! 9. [`bench`], [`charts`]: running strategies over a plan into rows
 //!    (repeats, sweeps, the CI gate); SVG and PNG charts of saved reports.
-//! 10. [`cli`]: the command line: flags and their parsers (clap), scenario files, presets.
-//! 11. [`commands`]: one file per subcommand, and the runner of a user's own
+//! 10. [`html`]: the one-file HTML report (its charts inline, from [`charts`]).
+//! 11. [`cli`]: the command line: flags and their parsers (clap), scenario files, presets.
+//! 12. [`commands`]: one file per subcommand, and the runner of a user's own
 //!     task ([`user`]); the only layer that prints.
 //!
 //! The mock server is its own crate, `mock-server`, shared for its latency
@@ -63,6 +65,7 @@ pub mod colour;
 #[doc(hidden)]
 pub mod commands;
 pub mod error;
+pub mod html;
 #[doc(hidden)]
 pub mod http;
 #[doc(hidden)]

@@ -9,6 +9,11 @@
 //! the same latencies and payloads. With `--repeat R` every strategy runs R
 //! times (after `--warmup W` discarded rounds), in a freshly shuffled order
 //! each round so drift spreads over all of them, and the row holds medians.
+//! With `--repeat auto` ([`AutoRepeat`]) rounds go on until the verdict's top
+//! is decided ([`Verdict::decided`]) or a cap of rounds or time is reached,
+//! and the report's meta says which.
+//!
+//! [`Verdict::decided`]: crate::report::Verdict::decided
 
 pub mod check;
 mod execute;
@@ -16,7 +21,7 @@ mod row;
 pub mod sweep;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use mock_server::rng::SplitMix64;
@@ -26,7 +31,9 @@ use crate::measure::machine::MachineContext;
 use crate::measure::sampler::DEFAULT_INTERVAL;
 use crate::measure::server::ServerControl;
 use crate::report::stats as summary;
-use crate::report::{Meta, RunReport, StrategyResult, WorkloadMeta, SCHEMA_VERSION};
+use crate::report::{
+    verdict, Meta, RepeatAuto, RepeatStop, RunReport, StrategyResult, WorkloadMeta, SCHEMA_VERSION,
+};
 use crate::strategy::{RunContext, StrategyKind, StrategyOptions};
 use crate::workload::{TaskPlan, Verify, Workload};
 
@@ -85,6 +92,21 @@ pub type OnStep = Arc<dyn Fn(&Step) + Send + Sync>;
 /// independent reading of the process's CPU).
 pub type Observer = Arc<dyn Fn(Window) + Send + Sync>;
 
+/// `--repeat auto`: measure rounds until the fastest strategy leads the
+/// runner-up beyond noise, at least [`AUTO_MIN_ROUNDS`] and at most
+/// `max_rounds` of them, starting no new round once `max_time` of measuring
+/// has passed (checked from the minimum on).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AutoRepeat {
+    pub max_rounds: usize,
+    pub max_time: Duration,
+}
+
+/// The fewest rounds `--repeat auto` measures: a confidence interval of
+/// two rounds a side is as wide as the data, three is the least that can
+/// tell a lead from noise at all.
+pub const AUTO_MIN_ROUNDS: usize = 3;
+
 /// Options that shape a run but not its work.
 #[derive(Clone, Default)]
 pub struct RunOptions {
@@ -93,8 +115,10 @@ pub struct RunOptions {
     /// How the strategies are set up (workers, connections, schedule,
     /// client policy), handed to each in its [`RunContext`].
     pub strategy: StrategyOptions,
-    /// Measured rounds per strategy; 0 is 1.
+    /// Measured rounds per strategy; 0 is 1. Ignored when `repeat_auto` is set.
     pub repeat: usize,
+    /// Repeat until the top is decided (`--repeat auto`) instead of `repeat` rounds.
+    pub repeat_auto: Option<AutoRepeat>,
     /// Discarded rounds before them.
     pub warmup: usize,
     /// Interval of the CPU timeline; `None` is [`DEFAULT_INTERVAL`].
@@ -116,6 +140,7 @@ impl std::fmt::Debug for RunOptions {
             .field("cores", &self.cores)
             .field("strategy", &self.strategy)
             .field("repeat", &self.repeat)
+            .field("repeat_auto", &self.repeat_auto)
             .field("warmup", &self.warmup)
             .field("verify", &self.verify)
             .finish_non_exhaustive()
@@ -211,7 +236,12 @@ pub fn run_workload(
             cores,
         )
     };
-    let repeat = options.repeat.max(1);
+    let auto = options.repeat_auto;
+    // With auto, the most rounds it may take; the meta says how many it did.
+    let repeat = match auto {
+        Some(a) => a.max_rounds.max(AUTO_MIN_ROUNDS),
+        None => options.repeat.max(1),
+    };
     let interval = options.sample_interval.unwrap_or(DEFAULT_INTERVAL);
     let cpu_units_per_task = plan.specs.first().map(|s| s.cpu_units).unwrap_or(0);
     let meta = Meta {
@@ -243,6 +273,7 @@ pub fn run_workload(
         batch: ctx.options.batch,
         repeat,
         warmup: options.warmup,
+        repeat_auto: None,
         sample_interval_s: interval.as_secs_f64(),
         client: ctx.options.policy,
         server_faults: options.server_faults.clone(),
@@ -254,7 +285,12 @@ pub fn run_workload(
     let rounds_total = options.warmup + repeat;
     let mut rounds: Vec<Vec<StrategyResult>> = vec![Vec::new(); kinds.len()];
     let mut interrupted = false;
+    let mut measuring_since = Instant::now();
+    let mut stopped = None;
     for round in 0..rounds_total {
+        if round == options.warmup {
+            measuring_since = Instant::now();
+        }
         let mut order: Vec<usize> = (0..kinds.len()).collect();
         if rounds_total > 1 {
             shuffle(
@@ -270,6 +306,11 @@ pub fn run_workload(
                 kind,
                 round: if warm {
                     format!("warm-up {}/{}", round + 1, options.warmup)
+                } else if auto.is_some() {
+                    format!(
+                        "round {} (auto, at most {repeat})",
+                        round - options.warmup + 1
+                    )
                 } else {
                     format!("round {}/{}", round - options.warmup + 1, repeat)
                 },
@@ -316,7 +357,30 @@ pub fn run_workload(
         if interrupted {
             break;
         }
+        if let (Some(a), false) = (auto, warm) {
+            let measured = round + 1 - options.warmup;
+            if measured >= AUTO_MIN_ROUNDS {
+                let so_far: Vec<StrategyResult> = rounds
+                    .iter()
+                    .filter(|r| !r.is_empty())
+                    .map(|r| summary::combine(r.clone(), workload.seed))
+                    .collect();
+                stopped = if verdict::of_results(&so_far).decided() {
+                    Some(RepeatStop::Decided)
+                } else if measured >= repeat {
+                    Some(RepeatStop::RoundCap)
+                } else if measuring_since.elapsed() >= a.max_time {
+                    Some(RepeatStop::TimeCap)
+                } else {
+                    None
+                };
+                if stopped.is_some() {
+                    break;
+                }
+            }
+        }
     }
+    let measured = rounds.iter().map(Vec::len).max().unwrap_or(0);
     let results = rounds
         .into_iter()
         .filter(|r| !r.is_empty())
@@ -325,6 +389,12 @@ pub fn run_workload(
     Ok(RunReport {
         meta: Meta {
             interrupted,
+            repeat: if auto.is_some() { measured } else { repeat },
+            repeat_auto: auto.zip(stopped).map(|(a, stopped)| RepeatAuto {
+                stopped,
+                max_rounds: repeat,
+                max_time_s: a.max_time.as_secs_f64(),
+            }),
             ..meta
         },
         results,

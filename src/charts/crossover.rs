@@ -1,5 +1,7 @@
 //! The `crossover` map of a two-parameter sweep: which strategy wins each
-//! cell, and its margin over the runner-up.
+//! cell and its margin over the runner-up, or a tie when the margin is
+//! within noise (the verdict's rule, [`mod@crate::report::verdict`]): a tied
+//! cell is split between the tied strategies' colours and says `tie: a ≈ b`.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -13,7 +15,7 @@ use super::style::{
     anchored, bold, fitting_size, font, lighten, strategy_colour, text_width, MUTED, UNKNOWN_COLOUR,
 };
 use super::Chart;
-use crate::report::winner;
+use crate::report::verdict;
 use crate::report::SweepReport;
 use crate::strategy::StrategyKind;
 
@@ -31,7 +33,7 @@ impl Chart for CrossoverChart<'_> {
         let body = header(
             root,
             &format!(
-                "{}: fastest verified strategy per cell, and its margin over the runner-up",
+                "{}: fastest verified strategy per cell, its margin over the runner-up, or a tie",
                 sweep.scenario
             ),
             &workload_line(meta, &sweep.params),
@@ -51,13 +53,16 @@ impl Chart for CrossoverChart<'_> {
         for i in 0..nx {
             for j in 0..ny {
                 let Some(cell) = find(i, j) else { continue };
-                let w = winner(&cell.report);
-                match &w {
-                    Some(w) if !winners.contains(&w.strategy) => winners.push(w.strategy.clone()),
-                    None => any_none = true,
-                    _ => {}
+                let c = verdict(&cell.report).cell();
+                if c.strategies.is_empty() {
+                    any_none = true;
                 }
-                cells.push((i, j, w));
+                for s in &c.strategies {
+                    if !winners.contains(s) {
+                        winners.push(s.clone());
+                    }
+                }
+                cells.push((i, j, c));
             }
         }
         let rank = |s: &String| {
@@ -84,14 +89,18 @@ impl Chart for CrossoverChart<'_> {
                 "none verified",
             ));
         }
-        legend_column(&side, Some("winner"), &legend, 20)?;
+        legend_column(&side, Some("fastest"), &legend, 20)?;
         let note_y = 20 + (legend.len() as i32 + 1) * LEGEND_ROW + 10;
         for (k, line) in [
-            "In each cell: the winner, then",
-            "its wall time ratio to the",
-            "runner-up (1.8× = 1.8 times",
-            "faster), among strategies",
-            "whose every task verified.",
+            "In each cell: the fastest of",
+            "the strategies whose every",
+            "task verified, then its wall",
+            "time ratio to the runner-up",
+            "(1.8× = 1.8 times faster).",
+            "A tie (cell split in colours):",
+            "the ratio's 95% CI over the",
+            "rounds includes 1. One round:",
+            "untested (1.8×?).",
         ]
         .iter()
         .enumerate()
@@ -145,36 +154,34 @@ impl Chart for CrossoverChart<'_> {
         let (pw, ph) = chart.plotting_area().dim_in_pixel();
         let cell_w = pw as f64 / nx.max(1) as f64;
         let cell_h = ph as f64 / ny.max(1) as f64;
-        for (i, j, w) in &cells {
+        for (i, j, c) in &cells {
             let (x, y) = (*i as f64, *j as f64);
-            let fill = match w {
-                Some(w) => lighten(strategy_colour(&w.strategy), 0.35),
-                None => lighten(UNKNOWN_COLOUR, 0.5),
+            let fills: Vec<RGBColor> = if c.strategies.is_empty() {
+                vec![lighten(UNKNOWN_COLOUR, 0.5)]
+            } else {
+                c.strategies
+                    .iter()
+                    .map(|s| lighten(strategy_colour(s), 0.35))
+                    .collect()
             };
-            chart.draw_series([
-                Rectangle::new([(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)], fill.filled()),
-                Rectangle::new(
-                    [(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)],
-                    WHITE.stroke_width(3),
-                ),
-            ])?;
-            let (line1, line2) = match w {
-                Some(w) => (
-                    w.strategy.clone(),
-                    match (w.margin(), &w.runner_up) {
-                        (Some(m), Some((r, _))) => {
-                            let m = if m < 1.1 {
-                                format!("{m:.2}×")
-                            } else {
-                                format!("{m:.1}×")
-                            };
-                            (m.clone(), format!("{m} vs {r}"))
-                        }
-                        _ => ("only one verified".into(), "only one verified".into()),
-                    },
-                ),
-                None => ("none verified".into(), (String::new(), String::new())),
-            };
+            // A tie is split in vertical bands, one per tied strategy.
+            let band = 1.0 / fills.len() as f64;
+            chart.draw_series(fills.iter().enumerate().map(|(k, fill)| {
+                let left = x - 0.5 + k as f64 * band;
+                Rectangle::new([(left, y - 0.5), (left + band, y + 0.5)], fill.filled())
+            }))?;
+            chart.draw_series([Rectangle::new(
+                [(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)],
+                WHITE.stroke_width(3),
+            )])?;
+            if fills.len() > 1 {
+                // The text of a tie on a light band across the stripes.
+                chart.draw_series([Rectangle::new(
+                    [(x - 0.47, y - 0.2), (x + 0.47, y + 0.2)],
+                    WHITE.mix(0.75).filled(),
+                )])?;
+            }
+            let (line1, line2) = (c.title.clone(), (c.short.clone(), c.detail.clone()));
             let avail = (cell_w * 0.9) as u32;
             let size = (cell_h / 4.0).clamp(9.0, 18.0);
             let s1 = fitting_size(&plot, &line1, avail, size, 8.0)?;

@@ -65,24 +65,70 @@ pub const CHART_SIZE: (u32, u32) = (1200, 700);
 /// Draws `wall`, `cpu` and `timeline` (each `.svg` and `.png`) of one run
 /// into `dir` (created if missing); returns the paths written.
 pub fn render_run(report: &RunReport, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the chart directory {}", dir.display()))?;
-    let mut out = Vec::new();
-    out.extend(write_chart(&WallChart(report), dir, "wall")?);
-    out.extend(write_chart(&CpuChart(report), dir, "cpu")?);
-    out.extend(write_chart(&TimelineChart(report), dir, "timeline")?);
-    Ok(out)
+    write_charts(run_charts(report), dir)
 }
 
 /// Draws a sweep into `dir` (created if missing): for one parameter,
 /// `sweep-wall`, `sweep-throughput` and `sweep-efficiency` against it; for
 /// two, the `crossover` map. Each as `.svg` and `.png`; returns the paths written.
 pub fn render_sweep(sweep: &SweepReport, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    write_charts(sweep_charts(sweep)?, dir)
+}
+
+/// The charts of one run as SVG text, by name (`wall`, `cpu`, `timeline`):
+/// the same pictures [`render_run`] writes, for pages that inline them.
+pub fn run_svgs(report: &RunReport) -> anyhow::Result<Vec<(&'static str, String)>> {
+    run_charts(report)
+        .into_iter()
+        .map(|(stem, c)| Ok((stem, svg_string(&c, stem)?)))
+        .collect()
+}
+
+/// The charts of a sweep as SVG text, by name: those [`render_sweep`] writes.
+pub fn sweep_svgs(sweep: &SweepReport) -> anyhow::Result<Vec<(&'static str, String)>> {
+    sweep_charts(sweep)?
+        .into_iter()
+        .map(|(stem, c)| Ok((stem, svg_string(&c, stem)?)))
+        .collect()
+}
+
+/// Every chart a page or a directory shows, one enum so the list of a
+/// run's and of a sweep's charts is written once.
+enum AnyChart<'a> {
+    Wall(WallChart<'a>),
+    Cpu(CpuChart<'a>),
+    Timeline(TimelineChart<'a>),
+    Sweep(SweepChart<'a>),
+    Crossover(CrossoverChart<'a>),
+}
+
+impl Chart for AnyChart<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        match self {
+            AnyChart::Wall(c) => c.draw(root),
+            AnyChart::Cpu(c) => c.draw(root),
+            AnyChart::Timeline(c) => c.draw(root),
+            AnyChart::Sweep(c) => c.draw(root),
+            AnyChart::Crossover(c) => c.draw(root),
+        }
+    }
+}
+
+fn run_charts(report: &RunReport) -> Vec<(&'static str, AnyChart<'_>)> {
+    vec![
+        ("wall", AnyChart::Wall(WallChart(report))),
+        ("cpu", AnyChart::Cpu(CpuChart(report))),
+        ("timeline", AnyChart::Timeline(TimelineChart(report))),
+    ]
+}
+
+fn sweep_charts(sweep: &SweepReport) -> anyhow::Result<Vec<(&'static str, AnyChart<'_>)>> {
     if sweep.cells.is_empty() {
         bail!("the sweep has no cells to draw");
     }
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the chart directory {}", dir.display()))?;
     let mut out = Vec::new();
     match sweep.params.len() {
         1 => {
@@ -97,12 +143,24 @@ pub fn render_sweep(sweep: &SweepReport, dir: &Path) -> anyhow::Result<Vec<PathB
                 if metric == Metric::Efficiency && !bounded {
                     continue;
                 }
-                let chart = SweepChart { sweep, metric };
-                out.extend(write_chart(&chart, dir, metric.stem())?);
+                out.push((metric.stem(), AnyChart::Sweep(SweepChart { sweep, metric })));
             }
         }
-        2 => out.extend(write_chart(&CrossoverChart(sweep), dir, "crossover")?),
+        2 => out.push(("crossover", AnyChart::Crossover(CrossoverChart(sweep)))),
         n => bail!("a sweep chart needs one or two swept parameters, not {n}"),
+    }
+    Ok(out)
+}
+
+fn write_charts(
+    charts: Vec<(&'static str, AnyChart<'_>)>,
+    dir: &Path,
+) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the chart directory {}", dir.display()))?;
+    let mut out = Vec::new();
+    for (stem, chart) in &charts {
+        out.extend(write_chart(chart, dir, stem)?);
     }
     Ok(out)
 }
@@ -114,18 +172,24 @@ trait Chart {
         DB::ErrorType: 'static;
 }
 
-fn write_chart<C: Chart>(chart: &C, dir: &Path, stem: &str) -> anyhow::Result<Vec<PathBuf>> {
+/// `chart` drawn as SVG text (`what` names it in an error).
+fn svg_string<C: Chart>(chart: &C, what: &str) -> anyhow::Result<String> {
     ensure_font()?;
-    let (w, h) = CHART_SIZE;
-    let svg_path = dir.join(format!("{stem}.svg"));
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, CHART_SIZE).into_drawing_area();
         root.fill(&WHITE)?;
         chart.draw(&root)?;
         root.present()
-            .with_context(|| format!("cannot draw {}", svg_path.display()))?;
+            .with_context(|| format!("cannot draw {what}"))?;
     }
+    Ok(svg)
+}
+
+fn write_chart<C: Chart>(chart: &C, dir: &Path, stem: &str) -> anyhow::Result<Vec<PathBuf>> {
+    let (w, h) = CHART_SIZE;
+    let svg_path = dir.join(format!("{stem}.svg"));
+    let svg = svg_string(chart, &svg_path.display().to_string())?;
     crate::sys::fs::write_atomically(&svg_path, &svg)
         .with_context(|| format!("cannot write {}", svg_path.display()))?;
 

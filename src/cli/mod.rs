@@ -3,12 +3,16 @@
 
 mod clap_error;
 pub mod endpoint;
+pub mod html;
 pub mod parse;
 pub mod presets;
+pub mod repeat;
 pub mod scenario;
 
 pub use clap_error::{report_clap_error, report_clap_error_for};
 use parse::*;
+pub use repeat::Repeat;
+use repeat::{parse_repeat_mode, RepeatCaps};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -148,6 +152,8 @@ pub struct RunArgs {
     /// Also write the results as Markdown to FILE.
     #[arg(long, value_name = "FILE")]
     pub export_markdown: Option<PathBuf>,
+    #[command(flatten)]
+    pub html: html::HtmlArgs,
     /// Worker threads or processes of the pool strategies (W); default: one per core.
     #[arg(long, short = 'w', value_parser = parse_workers)]
     pub workers: Option<usize>,
@@ -160,9 +166,13 @@ pub struct RunArgs {
     /// Tasks per message to a process-pool worker under --schedule dynamic.
     #[arg(long, default_value = "1", value_parser = parse_batch)]
     pub batch: usize,
-    /// Measure every strategy R times (in a shuffled order each round) and report medians.
-    #[arg(long, short = 'r', default_value = "1", value_parser = parse_repeat)]
-    pub repeat: usize,
+    /// Measure every strategy R times (in a shuffled order each round) and report medians;
+    /// `auto` repeats until the fastest leads the runner-up beyond noise (at least 3 rounds,
+    /// at most --repeat-max-rounds, no new round after --repeat-max-time).
+    #[arg(long, short = 'r', value_name = "R|auto", default_value = "1", value_parser = parse_repeat_mode)]
+    pub repeat: Repeat,
+    #[command(flatten)]
+    pub repeat_caps: RepeatCaps,
     /// Discarded rounds before the measured ones.
     #[arg(long, default_value = "0", value_parser = parse_warmup)]
     pub warmup: usize,
@@ -279,9 +289,14 @@ pub struct SweepArgs {
 pub struct ReportArgs {
     /// A results file written by `run --format json --out` or by `sweep`.
     pub results: PathBuf,
-    /// Directory for the charts (SVG and PNG) and summary.md; created if missing.
-    #[arg(long, short = 'o', default_value = "report")]
-    pub out: PathBuf,
+    /// Directory for the charts (SVG and PNG) and summary.md; created if missing
+    /// [default: report, unless --html alone is given].
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write one self-contained HTML report to FILE (charts inline, no network), written
+    /// atomically; alone, instead of the charts directory, with --out as well as it.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// Flags of `concbench completions`.

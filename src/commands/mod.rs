@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 pub use check::check;
 pub use list::list;
-pub use report::{report, write_report};
+pub use report::{report, write_html, write_report};
 pub use run::run;
 pub use shell::{completions, man};
 pub use sweep::sweep;
@@ -41,6 +41,20 @@ pub(super) struct Resolved {
 }
 
 pub(super) fn resolve(args: &RunArgs) -> anyhow::Result<Resolved> {
+    if args.repeat != crate::cli::Repeat::Auto {
+        for (id, flag) in [
+            ("repeat_max_rounds", "--repeat-max-rounds"),
+            ("repeat_max_time", "--repeat-max-time"),
+        ] {
+            if args.given(id) {
+                return Err(UsageError::new(
+                    flag,
+                    "caps --repeat auto only: add --repeat auto, or drop it",
+                )
+                .into());
+            }
+        }
+    }
     let mut workload = args.workload();
     let mut kinds = args.strategies.0.clone();
     let mut scenario = "custom".to_string();
@@ -112,7 +126,11 @@ pub(super) fn options(args: &RunArgs, scenario: &str) -> RunOptions {
                 .unwrap_or_default(),
             user: None,
         },
-        repeat: args.repeat,
+        repeat: args.repeat.max_rounds(&args.repeat_caps),
+        repeat_auto: match args.repeat {
+            crate::cli::Repeat::Auto => Some(args.repeat_caps.auto()),
+            crate::cli::Repeat::Rounds(_) => None,
+        },
         warmup: args.warmup,
         sample_interval: Some(args.sample_interval),
         on_step: None,

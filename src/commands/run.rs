@@ -21,6 +21,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let resolved = resolve(args)?;
     // Before anything runs: a format that contradicts --out is bad input.
     let format = output_format(args)?;
+    super::report::check_html_path(args.html.html.as_deref())?;
     if let Some(param) = resolved.preset_sweep.clone() {
         return super::sweep::run_sweep(args, resolved, vec![param]);
     }
@@ -51,6 +52,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             eprintln!("results written to {}", path.display());
         }
         None => print!("{}", report.render(format)),
+    }
+    if let Some(auto) = &report.meta.repeat_auto {
+        if args.out.is_none() && format != Format::Table {
+            eprintln!("{}", auto.describe(report.meta.repeat));
+        }
+    }
+    if let Some(path) = &args.html.html {
+        super::report::write_page(&crate::html::render_run(&report)?, path)?;
+        eprintln!("HTML report written to {}", path.display());
     }
     for (path, f) in exports(args) {
         crate::sys::fs::write_atomically(path, report.render(f))

@@ -82,9 +82,10 @@ pub(super) fn run_sweep(
         .into());
     }
     let csv_out = out.with_extension("csv");
+    super::report::check_html_path(args.html.html.as_deref())?;
     let (_server, target) = target(args)?;
     let total_cells = grid(&params).len();
-    let rounds = (args.repeat.max(1) + args.warmup) as u64;
+    let rounds = (args.repeat.max_rounds(&args.repeat_caps) + args.warmup) as u64;
     let bar = ProgressBar::new(total_cells as u64 * resolved.kinds.len() as u64 * rounds);
     if std::io::stderr().is_terminal() {
         bar.set_style(
@@ -134,6 +135,10 @@ pub(super) fn run_sweep(
         },
     )?;
     bar.finish_and_clear();
+    if let (Some(path), false) = (&args.html.html, report.cells.is_empty()) {
+        super::report::write_page(&crate::html::render_sweep(&report)?, path)?;
+        eprintln!("HTML report written to {}", path.display());
+    }
     if interrupted {
         if report.cells.is_empty() {
             eprintln!(

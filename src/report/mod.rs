@@ -2,7 +2,7 @@
 //! and everything that reads it without running anything: loading and
 //! checking saved files ([`mod@file`]), statistics over repeated rounds
 //! ([`stats`]), where the time went ([`phases`]), the one winner rule
-//! ([`mod@winner`]) and the exporters ([`export`]: table, JSON, CSV, Markdown).
+//! ([`mod@winner`]), the verdict that knows a tie ([`mod@verdict`]) and the exporters ([`export`]: table, JSON, CSV, Markdown).
 //!
 //! JSON is the product's contract: field names here are what scripts, the CI
 //! gate and the charts read. Add fields; never rename or remove one.
@@ -12,11 +12,13 @@ pub mod file;
 pub mod phases;
 pub mod stats;
 pub mod sweep;
+pub mod verdict;
 pub mod winner;
 
 pub use export::Format;
 pub use file::ResultsFile;
 pub use sweep::{SweepCell, SweepReport};
+pub use verdict::{verdict, Verdict};
 pub use winner::{winner, Winner};
 
 use serde::{Deserialize, Serialize};
@@ -113,6 +115,10 @@ pub struct Meta {
     /// Rounds measured per strategy and warm-up rounds discarded before them.
     pub repeat: usize,
     pub warmup: usize,
+    /// With `--repeat auto`: its caps and why it stopped repeating (absent
+    /// when the rounds were a fixed `--repeat N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_auto: Option<RepeatAuto>,
     /// Interval of the CPU timeline.
     pub sample_interval_s: f64,
     /// What every client did about slow, failing and throttling servers:
@@ -139,6 +145,49 @@ pub struct Meta {
 
 fn one() -> f64 {
     1.0
+}
+
+/// What `--repeat auto` did: its caps, and why it stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RepeatAuto {
+    pub stopped: RepeatStop,
+    /// The most rounds it would measure (`--repeat-max-rounds`).
+    pub max_rounds: usize,
+    /// After this many seconds of measuring it started no new round
+    /// (`--repeat-max-time`; checked once the minimum of rounds is in).
+    pub max_time_s: f64,
+}
+
+/// Why `--repeat auto` stopped repeating rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RepeatStop {
+    /// The fastest led the runner-up beyond noise (or nothing else verified).
+    Decided,
+    /// `--repeat-max-rounds` was reached with the top still within noise.
+    RoundCap,
+    /// `--repeat-max-time` had passed with the top still within noise.
+    TimeCap,
+}
+
+impl RepeatAuto {
+    /// One line for the table: why the run measured `rounds` rounds.
+    pub fn describe(&self, rounds: usize) -> String {
+        match self.stopped {
+            RepeatStop::Decided => {
+                format!("--repeat auto: the top was decided after {rounds} rounds")
+            }
+            RepeatStop::RoundCap => format!(
+                "--repeat auto: stopped at the cap of {} rounds, the top still within noise",
+                self.max_rounds
+            ),
+            RepeatStop::TimeCap => format!(
+                "--repeat auto: stopped after {rounds} rounds at the time cap ({}), the top \
+                 still within noise",
+                crate::units::format_seconds(self.max_time_s)
+            ),
+        }
+    }
 }
 
 /// The workload as it was run.

@@ -1,6 +1,7 @@
 //! The one rule for "which strategy won", used by the charts and by
 //! `summary.md` alike: the lowest median wall time among the strategies
-//! whose every task verified.
+//! whose every task verified. Whether that lead is beyond noise is the
+//! verdict's question ([`mod@super::verdict`]), asked of this same ranking.
 
 use super::{RunReport, Status, StrategyResult};
 
@@ -26,20 +27,26 @@ impl Winner {
 /// Which strategy of `report` won: lowest median wall time among the
 /// strategies whose tasks all verified; `None` when none did.
 pub fn winner(report: &RunReport) -> Option<Winner> {
-    let mut ok: Vec<(&str, f64)> = report
-        .results
+    let ok = ranking(&report.results);
+    let first = ok.first()?;
+    Some(Winner {
+        strategy: first.strategy.clone(),
+        wall_s: median_wall(first),
+        runner_up: ok.get(1).map(|r| (r.strategy.clone(), median_wall(r))),
+    })
+}
+
+/// The strategies of `results` whose every task verified (and that took
+/// some time), fastest first by median wall time: the order [`winner`] and
+/// the verdicts ([`mod@super::verdict`]) read.
+pub fn ranking(results: &[StrategyResult]) -> Vec<&StrategyResult> {
+    let mut ok: Vec<&StrategyResult> = results
         .iter()
         .filter(|r| verified(r))
-        .map(|r| (r.strategy.as_str(), median_wall(r)))
-        .filter(|(_, w)| w.is_finite() && *w > 0.0)
+        .filter(|r| median_wall(r).is_finite() && median_wall(r) > 0.0)
         .collect();
-    ok.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let (first, wall_s) = *ok.first()?;
-    Some(Winner {
-        strategy: first.to_string(),
-        wall_s,
-        runner_up: ok.get(1).map(|(s, w)| (s.to_string(), *w)),
-    })
+    ok.sort_by(|a, b| median_wall(a).total_cmp(&median_wall(b)));
+    ok
 }
 
 /// Whether every task of `r` verified.

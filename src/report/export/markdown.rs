@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use super::RunReport;
-use crate::report::{winner, ResultsFile};
+use crate::report::{verdict, ResultsFile};
 
 fn markdown_table(head: &[&str], rows: Vec<Vec<String>>) -> String {
     let mut out = format!("| {} |\n|", head.join(" | "));
@@ -20,8 +20,12 @@ fn markdown_table(head: &[&str], rows: Vec<Vec<String>>) -> String {
 pub(super) fn render(run: &RunReport) -> String {
     let (head, rows) = run.rows();
     let (phase_head, phase_rows) = run.phase_rows();
+    let mut verdict = format!("**Verdict:** {}\n", crate::report::verdict(run).line());
+    if let Some(auto) = &run.meta.repeat_auto {
+        let _ = writeln!(verdict, "\n{}", auto.describe(run.meta.repeat));
+    }
     format!(
-        "{}\n\n{}\nWhere the time went (p50 per task):\n\n{}",
+        "{}\n\n{}\n{verdict}\nWhere the time went (p50 per task):\n\n{}",
         run.header(),
         markdown_table(&head, rows),
         markdown_table(&phase_head, phase_rows)
@@ -46,27 +50,20 @@ pub fn summary(results: &ResultsFile, charts: &[PathBuf]) -> String {
             );
             let _ = writeln!(
                 out,
-                "| {} | winner | wall | runner-up | margin |",
+                "| {} | fastest | wall | verdict |",
                 s.params.join(" | ")
             );
-            let _ = writeln!(out, "|{}", " --- |".repeat(s.params.len() + 4));
+            let _ = writeln!(out, "|{}", " --- |".repeat(s.params.len() + 3));
             for cell in &s.cells {
                 let vals: Vec<&str> = s
                     .params
                     .iter()
                     .map(|p| cell.values.get(p).map(String::as_str).unwrap_or(""))
                     .collect();
-                let cell_line = match winner(&cell.report) {
-                    Some(w) => match &w.runner_up {
-                        Some((r, r_wall_s)) => format!(
-                            "{} | {:.3} s | {r} | {:.2}×",
-                            w.strategy,
-                            w.wall_s,
-                            r_wall_s / w.wall_s
-                        ),
-                        None => format!("{} | {:.3} s | - | -", w.strategy, w.wall_s),
-                    },
-                    None => "- | - | - | -".into(),
+                let v = verdict(&cell.report);
+                let cell_line = match &v.fastest {
+                    Some((name, wall_s)) => format!("{name} | {wall_s:.3} s | {}", v.line()),
+                    None => format!("- | - | {}", v.line()),
                 };
                 let _ = writeln!(out, "| {} | {cell_line} |", vals.join(" | "));
             }

@@ -84,7 +84,8 @@ impl RunReport {
         }
     }
 
-    pub(super) fn header(&self) -> String {
+    /// The workload in one line, above every table.
+    pub fn header(&self) -> String {
         let w = &self.meta.workload;
         if let Some(name) = &self.meta.user_task {
             return format!(
@@ -124,7 +125,8 @@ impl RunReport {
         )
     }
 
-    pub(super) fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    /// The table's columns and rows (the text table, Markdown and HTML share them).
+    pub fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
         let repeated = self.results.iter().any(|r| r.rounds > 1);
         let flagged = self.results.iter().any(|r| !r.checks.flags.is_empty());
         let retried = self.results.iter().any(|r| r.retries > 0);
@@ -219,7 +221,7 @@ impl RunReport {
     }
 
     /// Per-strategy p50 of each phase of a task.
-    pub(super) fn phase_rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    pub fn phase_rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
         let retried = self.results.iter().any(|r| r.retries > 0);
         let mut head = vec!["strategy", "queued", "response", "body", "cpu"];
         if retried {

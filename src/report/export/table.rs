@@ -6,6 +6,10 @@ use super::RunReport;
 pub(super) fn render(run: &RunReport) -> String {
     let (head, rows) = run.rows();
     let mut out = run.header() + "\n\n" + &align(&head, rows);
+    out += &format!("verdict: {}\n", crate::report::verdict(run).line());
+    if let Some(auto) = &run.meta.repeat_auto {
+        out += &format!("{}\n", auto.describe(run.meta.repeat));
+    }
     for r in run.results.iter().filter(|r| !r.failures.is_empty()) {
         let causes: Vec<String> = r.failures.iter().map(|(c, n)| format!("{c} {n}")).collect();
         out += &format!(
