@@ -6,6 +6,7 @@
 //! verified work against a local mock HTTP server, measures wall time, CPU
 //! (every process counted), memory and latency, and holds every run against
 //! the physical lower bound `max(Σ latency / C, Σ CPU / P, longest task)`
+//! (and, under a client rate limit R, the (N − 1)/R it takes to start N requests)
 //! ([`workload::Bound`]).
 //!
 //! # Using it as a library

@@ -210,6 +210,8 @@ pub fn run_workload(
         crate::interrupt::requested()
     })
     .ok_or_else(|| Interrupted::new("building the plan"))?;
+    let mut plan = plan;
+    plan.rate_per_s = options.strategy.policy.rate_per_s;
     let plan = match (&user, &endpoint) {
         (Some(u), _) => {
             step(Step::Calibrating);

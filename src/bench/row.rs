@@ -179,6 +179,7 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
         ideal_s: bound.ideal_s,
         bound_io_s: bound.io_s,
         bound_cpu_s: bound.cpu_s,
+        bound_rate_s: bound.rate_s,
         bound_longest_task_s: bound.longest_task_s,
         efficiency,
         speedup_vs_sequential: None,

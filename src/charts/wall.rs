@@ -50,7 +50,11 @@ impl Chart for WallChart<'_> {
             ),
             entry(
                 Swatch::Marker(MARK),
-                "lower bound for the strategy's C: max(Σl/C, Σc/P, longest task)",
+                if report.results.iter().any(|r| r.bound_rate_s > 0.0) {
+                    "lower bound for the strategy's C: max(Σl/C, Σc/P, longest task, (N−1)/R)"
+                } else {
+                    "lower bound for the strategy's C: max(Σl/C, Σc/P, longest task)"
+                },
             ),
         ];
         if report.results.iter().any(|r| whiskers(r).is_some()) {

@@ -279,10 +279,13 @@ pub struct StrategyResult {
     pub workers_replaced: u64,
     pub wall_s: f64,
     pub ideal_s: f64,
-    /// The bound's three terms: Σl/C, Σc/P and the longest task.
+    /// The bound's terms: Σl/C, Σc/P, the longest task, and (N − 1)/R plus
+    /// the shortest task under a client rate limit R (0 without one).
     pub bound_io_s: f64,
     pub bound_cpu_s: f64,
     pub bound_longest_task_s: f64,
+    #[serde(default)]
+    pub bound_rate_s: f64,
     /// ideal_s / wall_s; above 1 means the bound or the clock is wrong.
     pub efficiency: f64,
     /// Sequential's wall time over this one's, when sequential ran in the same run.

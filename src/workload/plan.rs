@@ -114,6 +114,10 @@ pub struct TaskPlan {
     /// can regenerate them, so a task verifies by its endpoint's checks
     /// (run at fetch) and its one outcome; latencies are the server's own.
     pub endpoint: bool,
+    /// The client's rate limit on request starts (`--rate`), if any: no
+    /// model can start N requests sooner than (N − 1)/R after its first,
+    /// so the bound holds a fourth term for it.
+    pub rate_per_s: Option<f64>,
     /// The user's own task, when the plan is of it: its `verify` checks
     /// every result; latencies and CPU are what the tasks took.
     pub user: Option<UserTaskRef>,
@@ -137,7 +141,12 @@ pub struct Bound {
     pub cpu_s: f64,
     /// The longest single task (latency + CPU).
     pub longest_task_s: f64,
-    /// The largest of the three.
+    /// Under a client rate limit R (`--rate`): (N − 1)/R to start the N
+    /// requests, plus the shortest task, which must still run after the
+    /// last start; 0 without one. Retries make it later still: they are
+    /// reported beside the bound (`retries`, the `retry` phase), not in it.
+    pub rate_s: f64,
+    /// The largest of the terms.
     pub ideal_s: f64,
 }
 
@@ -200,6 +209,7 @@ impl TaskPlan {
             seed: workload.seed,
             work: workload.work,
             endpoint: false,
+            rate_per_s: None,
             user: None,
             cpu_checked_fraction: verify.fraction(specs.len(), cpu_s),
             specs,
@@ -323,12 +333,30 @@ impl TaskPlan {
         let io_s = specs.clone().map(lat_s).sum::<f64>() / in_flight.max(1) as f64;
         let cpu_total: f64 = specs.clone().map(cpu_s).sum();
         let cpu_s_term = cpu_total / cores.max(1) as f64;
-        let longest_task_s = specs.map(|s| lat_s(s) + cpu_s(s)).fold(0.0, f64::max);
+        let longest_task_s = specs
+            .clone()
+            .map(|s| lat_s(s) + cpu_s(s))
+            .fold(0.0, f64::max);
+        let rate_s = match self.rate_per_s {
+            Some(r) if r > 0.0 => {
+                let n = specs.clone().count();
+                let shortest = specs
+                    .map(|s| lat_s(s) + cpu_s(s))
+                    .fold(f64::INFINITY, f64::min);
+                if n == 0 {
+                    0.0
+                } else {
+                    (n - 1) as f64 / r + shortest
+                }
+            }
+            _ => 0.0,
+        };
         Bound {
             io_s,
             cpu_s: cpu_s_term,
             longest_task_s,
-            ideal_s: io_s.max(cpu_s_term).max(longest_task_s),
+            rate_s,
+            ideal_s: io_s.max(cpu_s_term).max(longest_task_s).max(rate_s),
         }
     }
 
@@ -551,6 +579,22 @@ mod tests {
             .first_failure
             .unwrap()
             .starts_with("task 0: reported twice"));
+    }
+
+    #[test]
+    fn a_client_rate_limit_is_a_term_of_the_bound() {
+        let mut p = plan();
+        let free = p.bound(100, 4);
+        p.rate_per_s = Some(10.0);
+        let limited = p.bound(100, 4);
+        // 10 tasks at 10/s: the last starts 0.9 s after the first.
+        assert!(
+            limited.rate_s > 0.9 && limited.rate_s < 0.9 + 0.004,
+            "{limited:?}"
+        );
+        assert_eq!(limited.ideal_s, limited.rate_s);
+        assert_eq!(free.rate_s, 0.0);
+        assert!(free.ideal_s < 0.01, "{free:?}");
     }
 
     #[test]
