@@ -31,6 +31,7 @@ fn workload(tasks: usize, latency: &str, cpu: Duration) -> Workload {
         concurrency: 20,
         seed: 3,
         work: Default::default(),
+        arrival: Default::default(),
     }
 }
 

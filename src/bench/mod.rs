@@ -261,6 +261,7 @@ pub fn run_workload(
             concurrency: workload.concurrency,
             seed: workload.seed,
             work: workload.work,
+            arrival: workload.arrival.to_string(),
         },
         cores,
         cpu_units_per_us: units_per_us,

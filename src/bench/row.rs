@@ -75,6 +75,10 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
         + run.children.cpu_sys_s;
     let lateness = after.lateness_us;
     let latency_s = percentiles(&run.outcomes);
+    let open = plan
+        .due_us
+        .as_ref()
+        .map(|due| open_loop(&run.outcomes, due));
     let efficiency = bound.ideal_s / wall_s;
     let throughput_per_s = verification.tasks_ok as f64 / wall_s;
 
@@ -194,6 +198,9 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
             + run.children.ctx_switches_involuntary,
         throughput_per_s,
         latency_s,
+        latency_corrected_s: open.map(|o| o.0),
+        start_lateness_s: open.map(|o| o.1),
+        late_starts: open.map_or(0, |o| o.2),
         phases: crate::report::phases::summarise(&run.outcomes),
         server: server_seen.then(|| ServerSide {
             served,
@@ -218,9 +225,37 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
 
 /// Client-side latency percentiles of the requests that got an answer.
 fn percentiles(outcomes: &[TaskOutcome]) -> Percentiles {
+    percentiles_of(
+        outcomes
+            .iter()
+            .filter(|o| o.result.is_ok())
+            .map(|o| o.latency_us),
+    )
+}
+
+/// Under an open loop: the corrected latency (from due to last byte) and
+/// the start lateness (from due to first send) of the answered tasks, and
+/// how many started more than 1 ms late.
+fn open_loop(outcomes: &[TaskOutcome], due_us: &[u64]) -> (Percentiles, Percentiles, u64) {
+    let late_us = |o: &TaskOutcome| {
+        let due = due_us.get(o.id as usize).copied().unwrap_or(0);
+        o.phases.queued_us.saturating_sub(due)
+    };
+    let ok: Vec<&TaskOutcome> = outcomes.iter().filter(|o| o.result.is_ok()).collect();
+    let corrected = percentiles_of(
+        ok.iter()
+            .map(|o| late_us(o) + o.phases.retry_us + o.latency_us),
+    );
+    let lateness = percentiles_of(ok.iter().map(|o| late_us(o)));
+    let late = ok.iter().filter(|o| late_us(o) > 1_000).count() as u64;
+    (corrected, lateness, late)
+}
+
+/// Percentiles of µs values, in seconds.
+fn percentiles_of(values: impl Iterator<Item = u64>) -> Percentiles {
     let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds");
-    for o in outcomes.iter().filter(|o| o.result.is_ok()) {
-        h.saturating_record(o.latency_us.max(1));
+    for us in values {
+        h.saturating_record(us.max(1));
     }
     if h.is_empty() {
         return Percentiles::default();
@@ -230,6 +265,7 @@ fn percentiles(outcomes: &[TaskOutcome]) -> Percentiles {
         p50: s(h.value_at_quantile(0.5)),
         p90: s(h.value_at_quantile(0.9)),
         p99: s(h.value_at_quantile(0.99)),
+        p999: s(h.value_at_quantile(0.999)),
         max: s(h.max()),
         mean: h.mean() / 1e6,
     }
@@ -255,6 +291,7 @@ mod tests {
             concurrency: 4,
             seed: 9,
             work: Default::default(),
+            arrival: Default::default(),
         };
         TaskPlan::build(&w, 10.0)
     }

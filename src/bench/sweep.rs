@@ -29,6 +29,7 @@ pub enum Param {
     Batch,
     Connection,
     Work,
+    Arrival,
 }
 
 impl Param {
@@ -43,6 +44,7 @@ impl Param {
         Param::Batch,
         Param::Connection,
         Param::Work,
+        Param::Arrival,
     ];
 
     /// Its name on the command line and in reports.
@@ -57,6 +59,7 @@ impl Param {
             Param::Batch => "batch",
             Param::Connection => "connection",
             Param::Work => "work",
+            Param::Arrival => "arrival",
         }
     }
 
@@ -116,6 +119,13 @@ impl Param {
                 })?;
                 // Its row in the registry: 0 for hash, 1 for json.
                 WORKS.iter().position(|r| r.kind == w.work).unwrap_or(0) as f64
+            }
+            Param::Arrival => {
+                w.arrival = value
+                    .parse::<crate::workload::Arrival>()
+                    .map_err(|e| format!("arrival={value}: {e}"))?;
+                // The offered load on the axis (0 for a closed loop).
+                w.arrival.per_s().unwrap_or(0.0)
             }
         })
     }

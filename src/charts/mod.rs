@@ -145,6 +145,17 @@ fn sweep_charts(sweep: &SweepReport) -> anyhow::Result<Vec<(&'static str, AnyCha
                 }
                 out.push((metric.stem(), AnyChart::Sweep(SweepChart { sweep, metric })));
             }
+            // Under an open loop: latency against offered load, per model.
+            let open = sweep
+                .cells
+                .iter()
+                .flat_map(|c| &c.report.results)
+                .any(|r| r.latency_corrected_s.is_some());
+            if open {
+                for metric in [Metric::LatencyP50, Metric::LatencyP99, Metric::LatencyP999] {
+                    out.push((metric.stem(), AnyChart::Sweep(SweepChart { sweep, metric })));
+                }
+            }
         }
         2 => out.push(("crossover", AnyChart::Crossover(CrossoverChart(sweep)))),
         n => bail!("a sweep chart needs one or two swept parameters, not {n}"),

@@ -53,6 +53,7 @@ pub(super) fn param_info(name: &str) -> ParamInfo {
         "workers" | "w" => p("workers W", Unit::Count, None),
         "batch" => p("batch (tasks per message)", Unit::Count, None),
         "work" => p("work (0 hash, 1 json)", Unit::Count, None),
+        "arrival" => p("offered load (tasks/s)", Unit::Count, None),
         _ => p(name, Unit::Count, None),
     }
 }

@@ -44,6 +44,10 @@ pub(super) enum Metric {
     Wall,
     Throughput,
     Efficiency,
+    /// Latency quantiles, from when tasks were due under an open loop (else from the send).
+    LatencyP50,
+    LatencyP99,
+    LatencyP999,
 }
 
 impl Metric {
@@ -52,6 +56,9 @@ impl Metric {
             Metric::Wall => "sweep-wall",
             Metric::Throughput => "sweep-throughput",
             Metric::Efficiency => "sweep-efficiency",
+            Metric::LatencyP50 => "sweep-latency-p50",
+            Metric::LatencyP99 => "sweep-latency-p99",
+            Metric::LatencyP999 => "sweep-latency-p999",
         }
     }
 
@@ -60,6 +67,9 @@ impl Metric {
             Metric::Wall => "wall time",
             Metric::Throughput => "throughput",
             Metric::Efficiency => "efficiency against the lower bound",
+            Metric::LatencyP50 => "p50 latency from due",
+            Metric::LatencyP99 => "p99 latency from due",
+            Metric::LatencyP999 => "p99.9 latency from due",
         }
     }
 
@@ -69,6 +79,14 @@ impl Metric {
             Metric::Wall => median_wall(r),
             Metric::Throughput => stat("throughput_per_s", r.throughput_per_s),
             Metric::Efficiency => stat("efficiency", r.efficiency),
+            Metric::LatencyP50 | Metric::LatencyP99 | Metric::LatencyP999 => {
+                let p = r.latency_corrected_s.unwrap_or(r.latency_s);
+                match self {
+                    Metric::LatencyP50 => p.p50,
+                    Metric::LatencyP99 => p.p99,
+                    _ => p.p999,
+                }
+            }
         }
     }
 }
@@ -189,6 +207,8 @@ impl Chart for SweepChart<'_> {
             (Metric::Throughput, false) => "throughput (verified tasks/s)",
             (Metric::Throughput, true) => "throughput (verified tasks/s, log scale)",
             (Metric::Efficiency, _) => "efficiency (lower bound ÷ wall)",
+            (_, false) => "latency from when tasks were due (s)",
+            (_, true) => "latency from when tasks were due (s, log scale)",
         };
         let x_desc = if x.log {
             format!("{} — log scale", info.label)

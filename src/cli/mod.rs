@@ -1,6 +1,7 @@
 //! The command line: `concbench run`, `concbench list`, and the hidden
 //! subcommand that runs the embedded mock server.
 
+pub mod arrival;
 mod clap_error;
 pub mod endpoint;
 pub mod html;
@@ -123,8 +124,9 @@ pub struct RunArgs {
     /// is rounded to whole units, at least one when it is not 0.
     #[arg(long, value_enum, default_value_t = WorkKind::Hash)]
     pub work: WorkKind,
-    /// Requests in flight at once (C) for the concurrent strategies.
-    #[arg(long, short = 'c', default_value = "50", value_parser = parse_concurrency)]
+    /// Requests in flight at once (C) for the concurrent strategies; under an open-loop
+    /// --arrival, the cap on them (--max-in-flight).
+    #[arg(long, short = 'c', visible_alias = "max-in-flight", default_value = "50", value_parser = parse_concurrency)]
     pub concurrency: usize,
     /// Seed of the latencies and payloads: the same seed is the same work.
     #[arg(long, default_value_t = 1)]
@@ -136,6 +138,8 @@ pub struct RunArgs {
     pub target: Option<String>,
     #[command(flatten)]
     pub endpoint: endpoint::EndpointArgs,
+    #[command(flatten)]
+    pub load: arrival::ArrivalArgs,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -267,6 +271,7 @@ impl RunArgs {
             concurrency: self.concurrency,
             seed: self.seed,
             work: self.work,
+            arrival: self.load.arrival,
         }
     }
 }
@@ -277,9 +282,14 @@ pub struct SweepArgs {
     /// A parameter and its values, e.g. concurrency=1,10,100,1000 or latency=1ms,10ms,100ms;
     /// values with commas of their own are separated by ';' instead, e.g.
     /// 'latency=normal:50ms,10ms;normal:50ms,20ms'. Give two for a crossover map.
-    /// Sweepable: concurrency, tasks, latency, bytes, cpu, workers, batch, connection, work.
+    /// Sweepable: concurrency, tasks, latency, bytes, cpu, workers, batch, connection, work, arrival.
     #[arg(long = "param", value_name = "NAME=V1,V2,...", value_parser = crate::bench::sweep::parse_param)]
     pub params: Vec<crate::bench::sweep::SweepParam>,
+    /// A latency objective, e.g. p99<50ms: with --param arrival=rate:100/s,rate:200/s,...
+    /// the highest offered rate each model sustains under it (every task verified and
+    /// that quantile of the latency from when tasks were due below the limit).
+    #[arg(long, value_name = "pQ<DUR", value_parser = parse_slo)]
+    pub slo: Option<crate::report::slo::Slo>,
     #[command(flatten)]
     pub run: RunArgs,
 }

@@ -16,6 +16,10 @@ pub(crate) fn parse_drip(s: &str) -> Result<Duration, String> {
     )
 }
 
+pub(crate) fn parse_slo(s: &str) -> Result<crate::report::slo::Slo, String> {
+    s.parse()
+}
+
 pub(crate) fn parse_preset(s: &str) -> Result<String, String> {
     crate::cli::presets::find(s).map(|p| p.name.to_string())
 }

@@ -95,6 +95,13 @@ pub(super) fn resolve(args: &RunArgs) -> anyhow::Result<Resolved> {
     if matches!(workload.cpu, CpuWork::Time(_)) && args.cpu_units.is_some() {
         workload.cpu = CpuWork::Units(args.cpu_units.unwrap_or(0));
     }
+    if let Some(n) = args
+        .load
+        .tasks()
+        .map_err(|e| UsageError::new("--duration", e))?
+    {
+        workload.tasks = n;
+    }
     workload.validate()?;
     args.endpoint
         .endpoint(args.target.as_deref(), |id| args.given(id))?;

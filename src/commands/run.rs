@@ -23,7 +23,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let format = output_format(args)?;
     super::report::check_html_path(args.html.html.as_deref())?;
     if let Some(param) = resolved.preset_sweep.clone() {
-        return super::sweep::run_sweep(args, resolved, vec![param]);
+        return super::sweep::run_sweep(args, resolved, vec![param], None);
     }
     let progress = RunProgress::new();
     if args.target.is_none() {

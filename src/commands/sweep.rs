@@ -44,7 +44,14 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<ExitCode> {
     if params.len() == 2 && params[0].param == params[1].param {
         return Err(UsageError::new("--param", "the two swept parameters must differ").into());
     }
-    run_sweep(&args.run, resolved, params)
+    if args.slo.is_some() && !params.iter().any(|p| p.param.name() == "arrival") {
+        return Err(UsageError::new(
+            "--slo",
+            "needs a sweep of offered load: add --param arrival=rate:100/s,rate:200/s,...",
+        )
+        .into());
+    }
+    run_sweep(&args.run, resolved, params, args.slo)
 }
 
 /// Runs the sweep of `resolved` over `params` and reports it.
@@ -52,6 +59,7 @@ pub(super) fn run_sweep(
     args: &RunArgs,
     resolved: Resolved,
     params: Vec<SweepParam>,
+    slo: Option<crate::report::slo::Slo>,
 ) -> anyhow::Result<ExitCode> {
     let out = args
         .out
@@ -163,6 +171,9 @@ pub(super) fn run_sweep(
         out.display(),
         csv_out.display()
     );
+    if let Some(line) = slo.and_then(|s| s.line(&report)) {
+        println!("{line}");
+    }
     let reports: Vec<RunReport> = report.cells.into_iter().map(|c| c.report).collect();
     Ok(verdict(&reports))
 }

@@ -146,6 +146,7 @@ pub fn run(task: Arc<dyn UserTask>, how: &UserRun) -> anyhow::Result<RunReport> 
         cpu: CpuWork::Units(0),
         seed: 1,
         work: Default::default(),
+        arrival: Default::default(),
     };
     let options = RunOptions {
         cores: how.cores,

@@ -150,6 +150,9 @@ fn attempt_endpoint(
 pub fn fetch_blocking(client: &BlockingClient, spec: &TaskSpec) -> Fetched<Vec<u8>> {
     let s = &*client.session;
     s.panic_if_asked(spec.id);
+    if let Some(wait) = s.until_due(spec.id) {
+        sleep_interruptible(wait);
+    }
     let mut tries = Attempts::default();
     loop {
         if let Some(wait) = s.pace() {

@@ -156,6 +156,9 @@ pub struct Session {
     /// The user's own task, when there is no server at all: its I/O part
     /// replaces the request and its CPU part the work over the body.
     pub user: Option<UserTaskRef>,
+    /// Under an open loop, when each task is due (µs after `run_start_ns`,
+    /// by id): a task's first request waits for it.
+    pub due_us: Option<Arc<Vec<u64>>>,
 }
 
 impl Session {
@@ -173,6 +176,7 @@ impl Session {
             work: WorkKind::Hash,
             endpoint: None,
             user: None,
+            due_us: None,
         }
     }
 
@@ -184,6 +188,19 @@ impl Session {
     /// The session, running the user's task instead of a request.
     pub fn with_user(self, user: Option<UserTaskRef>) -> Self {
         Self { user, ..self }
+    }
+
+    /// The session, waiting for each task's due time (an open loop).
+    pub fn with_due(self, due_us: Option<Arc<Vec<u64>>>) -> Self {
+        Self { due_us, ..self }
+    }
+
+    /// Under an open loop, how long task `id` must still wait until it is due.
+    pub fn until_due(&self, id: u64) -> Option<Duration> {
+        let due = *self.due_us.as_ref()?.get(id as usize)?;
+        let at = self.run_start_ns.saturating_add(due.saturating_mul(1_000));
+        let now = mono_now_ns();
+        (at > now).then(|| Duration::from_nanos(at - now))
     }
 
     /// What turns a body into a result in this session.

@@ -10,6 +10,7 @@
 pub mod export;
 pub mod file;
 pub mod phases;
+pub mod slo;
 pub mod stats;
 pub mod sweep;
 pub mod verdict;
@@ -208,6 +209,13 @@ pub struct WorkloadMeta {
     /// existed were all `hash`.
     #[serde(default)]
     pub work: crate::task::WorkKind,
+    /// When tasks arrived (`--arrival`): `closed`, `rate:R/s` or `poisson:R/s`.
+    #[serde(default = "closed")]
+    pub arrival: String,
+}
+
+fn closed() -> String {
+    "closed".into()
 }
 
 /// Latency percentiles in seconds.
@@ -216,6 +224,9 @@ pub struct Percentiles {
     pub p50: f64,
     pub p90: f64,
     pub p99: f64,
+    /// 0 in files from before it was kept.
+    #[serde(default)]
+    pub p999: f64,
     pub max: f64,
     pub mean: f64,
 }
@@ -279,8 +290,9 @@ pub struct StrategyResult {
     pub workers_replaced: u64,
     pub wall_s: f64,
     pub ideal_s: f64,
-    /// The bound's terms: Σl/C, Σc/P, the longest task, and (N − 1)/R plus
-    /// the shortest task under a client rate limit R (0 without one).
+    /// The bound's terms: Σl/C, Σc/P, the longest task, and the schedule's:
+    /// (N − 1)/R plus the shortest task under a client rate limit R, or the
+    /// last due time plus the shortest task under an open loop (0 without either).
     pub bound_io_s: f64,
     pub bound_cpu_s: f64,
     pub bound_longest_task_s: f64,
@@ -304,6 +316,19 @@ pub struct StrategyResult {
     pub throughput_per_s: f64,
     /// Request latency seen by the client (send to last body byte).
     pub latency_s: Percentiles,
+    /// Under an open loop: latency from when each task was due to its last
+    /// body byte (its late start and retries included), which a model that
+    /// falls behind cannot hide (no coordinated omission); `latency_s` is the
+    /// raw latency from the send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_corrected_s: Option<Percentiles>,
+    /// Under an open loop: how late tasks started after they were due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_lateness_s: Option<Percentiles>,
+    /// Under an open loop: tasks that started more than 1 ms after they
+    /// were due (all C slots busy, or the model's own queue).
+    #[serde(default)]
+    pub late_starts: u64,
     /// Where the successful tasks' time went: queued, response, body, CPU (see [`phases`]).
     // The schema keeps the description it was published with.
     #[schemars(

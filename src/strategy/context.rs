@@ -106,7 +106,8 @@ impl RunContext {
                 .with_test_panic_task(self.options.test_panic_task)
                 .with_work(plan.work)
                 .with_endpoint(self.options.endpoint.clone())
-                .with_user(self.options.user.clone()),
+                .with_user(self.options.user.clone())
+                .with_due(plan.due_us.clone()),
         )
     }
 
@@ -149,6 +150,7 @@ impl RunContext {
         let mut config = WorkerConfig::new(mode, plan.seed, run_start_ns);
         config.work = plan.work;
         config.user = self.options.user.is_some();
+        (config.arrival, config.tasks) = (plan.arrival, plan.specs.len());
         if mode != WorkerMode::Cpu {
             config.base_url = self.base_url.clone();
             config.connection = self.options.connection;

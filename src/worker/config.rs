@@ -55,6 +55,12 @@ pub struct WorkerConfig {
     /// instead of requests: the worker is the user's own binary re-executed.
     #[serde(default)]
     pub user: bool,
+    /// The plan's arrival schedule and size: an open loop's due times are
+    /// rebuilt from them here (too many to send on the command line).
+    #[serde(default)]
+    pub arrival: crate::workload::Arrival,
+    #[serde(default)]
+    pub tasks: usize,
 }
 
 impl WorkerConfig {
@@ -74,6 +80,8 @@ impl WorkerConfig {
             work: crate::task::WorkKind::Hash,
             endpoint: None,
             user: false,
+            arrival: Default::default(),
+            tasks: 0,
         }
     }
 
@@ -88,7 +96,12 @@ impl WorkerConfig {
                     crate::task::user::installed()
                 } else {
                     None
-                }),
+                })
+                .with_due(
+                    self.arrival
+                        .due_us(self.tasks, self.seed)
+                        .map(std::sync::Arc::new),
+                ),
         )
     }
 

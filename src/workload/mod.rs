@@ -3,6 +3,7 @@
 //! [`Workload`] is what the flags (and later scenario files and presets) say;
 //! [`crate::workload::TaskPlan`] is the deterministic list of tasks it expands to.
 
+pub mod arrival;
 pub mod plan;
 
 use std::time::Duration;
@@ -13,6 +14,7 @@ use serde::Serialize;
 use crate::error::UsageError;
 use crate::task::WorkKind;
 
+pub use arrival::Arrival;
 pub use plan::{Bound, TaskPlan, Verification, Verify};
 
 /// How much CPU work each task does over its response body.
@@ -50,6 +52,9 @@ pub struct Workload {
     pub seed: u64,
     /// What each task does over its body: hash bytes, or parse and analyse JSON posts.
     pub work: WorkKind,
+    /// When tasks arrive: a closed loop of C slots, or an open loop at a rate.
+    #[serde(serialize_with = "display")]
+    pub arrival: Arrival,
 }
 
 impl Default for Workload {
@@ -62,6 +67,7 @@ impl Default for Workload {
             concurrency: 50,
             seed: 1,
             work: WorkKind::Hash,
+            arrival: Default::default(),
         }
     }
 }

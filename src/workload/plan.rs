@@ -118,6 +118,11 @@ pub struct TaskPlan {
     /// model can start N requests sooner than (N − 1)/R after its first,
     /// so the bound holds a fourth term for it.
     pub rate_per_s: Option<f64>,
+    /// Under an open loop (`--arrival rate:…|poisson:…`), when each task is
+    /// due, in µs after the run's start, by id; `None` for a closed loop.
+    pub due_us: Option<Arc<Vec<u64>>>,
+    /// The schedule those times come from (worker processes rebuild them from it).
+    pub arrival: super::Arrival,
     /// The user's own task, when the plan is of it: its `verify` checks
     /// every result; latencies and CPU are what the tasks took.
     pub user: Option<UserTaskRef>,
@@ -141,9 +146,10 @@ pub struct Bound {
     pub cpu_s: f64,
     /// The longest single task (latency + CPU).
     pub longest_task_s: f64,
-    /// Under a client rate limit R (`--rate`): (N − 1)/R to start the N
-    /// requests, plus the shortest task, which must still run after the
-    /// last start; 0 without one. Retries make it later still: they are
+    /// The schedule's term: under a client rate limit R (`--rate`), (N − 1)/R
+    /// to start the N requests, plus the shortest task, which must still run
+    /// after the last start; under an open loop, the last task's due time
+    /// plus the shortest task; 0 without either. Retries make it later still: they are
     /// reported beside the bound (`retries`, the `retry` phase), not in it.
     pub rate_s: f64,
     /// The largest of the terms.
@@ -210,6 +216,11 @@ impl TaskPlan {
             work: workload.work,
             endpoint: false,
             rate_per_s: None,
+            due_us: workload
+                .arrival
+                .due_us(workload.tasks, workload.seed)
+                .map(Arc::new),
+            arrival: workload.arrival,
             user: None,
             cpu_checked_fraction: verify.fraction(specs.len(), cpu_s),
             specs,
@@ -337,6 +348,27 @@ impl TaskPlan {
             .clone()
             .map(|s| lat_s(s) + cpu_s(s))
             .fold(0.0, f64::max);
+        // An open loop cannot end before its last task is due and has run.
+        let due_s = match &self.due_us {
+            Some(due) => {
+                let last = specs
+                    .clone()
+                    .filter_map(|s| due.get(s.id as usize))
+                    .max()
+                    .copied()
+                    .unwrap_or(0);
+                let shortest = specs
+                    .clone()
+                    .map(|s| lat_s(s) + cpu_s(s))
+                    .fold(f64::INFINITY, f64::min);
+                if shortest.is_finite() {
+                    last as f64 / 1e6 + shortest
+                } else {
+                    0.0
+                }
+            }
+            None => 0.0,
+        };
         let rate_s = match self.rate_per_s {
             Some(r) if r > 0.0 => {
                 let n = specs.clone().count();
@@ -350,7 +382,8 @@ impl TaskPlan {
                 }
             }
             _ => 0.0,
-        };
+        }
+        .max(due_s);
         Bound {
             io_s,
             cpu_s: cpu_s_term,
@@ -506,6 +539,7 @@ mod tests {
             concurrency: 2,
             seed: 7,
             work: WorkKind::Hash,
+            arrival: Default::default(),
         };
         TaskPlan::build(&w, 100.0)
     }
@@ -607,6 +641,7 @@ mod tests {
             concurrency: 10,
             seed: 1,
             work: WorkKind::Hash,
+            arrival: Default::default(),
         };
         let p = TaskPlan::build(&w, 10.0);
         let b = p.bound(1, 2);
@@ -627,6 +662,7 @@ mod tests {
             concurrency: 2,
             seed: 3,
             work: WorkKind::Hash,
+            arrival: Default::default(),
         };
         let p = TaskPlan::build_verified(&w, 100.0, Verify::Sample(0.1));
         let sampled: Vec<u64> = (0..2000).filter(|&id| p.cpu_checked(id)).collect();

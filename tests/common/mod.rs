@@ -66,6 +66,7 @@ pub fn small(tasks: usize, latency: &str) -> Workload {
         concurrency: 8,
         seed: 11,
         work: Default::default(),
+        arrival: Default::default(),
     }
 }
 

@@ -16,6 +16,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod arrival;
 mod charts;
 mod check;
 mod cli;

@@ -23,6 +23,7 @@ fn latency_bound(latency: &str) -> Workload {
         concurrency: 20,
         seed: 3,
         work: Default::default(),
+        arrival: Default::default(),
     }
 }
 

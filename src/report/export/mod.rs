@@ -111,8 +111,13 @@ impl RunReport {
             );
         }
         format!(
-            "{} tasks, latency {}, {} per body, CPU {} per task{}, C = {}, seed {}, {} cores, server {} ({})",
+            "{} tasks{}, latency {}, {} per body, CPU {} per task{}, C = {}, seed {}, {} cores, server {} ({})",
             w.tasks,
+            if w.arrival == "closed" {
+                String::new()
+            } else {
+                format!(" arriving at {} (open loop)", w.arrival)
+            },
             w.latency,
             format_bytes(w.bytes as u64),
             format_seconds(w.cpu_per_task_s),
@@ -130,6 +135,8 @@ impl RunReport {
         let repeated = self.results.iter().any(|r| r.rounds > 1);
         let flagged = self.results.iter().any(|r| !r.checks.flags.is_empty());
         let retried = self.results.iter().any(|r| r.retries > 0);
+        // Under an open loop: the latency from when tasks were due, and the late starts.
+        let open = self.results.iter().any(|r| r.latency_corrected_s.is_some());
         // A user's endpoint has no /stats: its column is left out, not zero.
         let server_seen = self.results.iter().any(|r| r.server.is_some());
         let mut head = vec![
@@ -146,6 +153,9 @@ impl RunReport {
             "p99",
             "req/s",
         ];
+        if open {
+            head.extend(["p99 from due", "late"]);
+        }
         if server_seen {
             head.push("server CPU");
         }
@@ -196,6 +206,14 @@ impl RunReport {
                     format_seconds(r.latency_s.p99),
                     format!("{:.0}", r.throughput_per_s),
                 ];
+                if open {
+                    row.push(
+                        r.latency_corrected_s
+                            .map(|p| format_seconds(p.p99))
+                            .unwrap_or_else(|| "-".into()),
+                    );
+                    row.push(r.late_starts.to_string());
+                }
                 if server_seen {
                     row.push(
                         r.server
