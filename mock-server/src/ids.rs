@@ -2,7 +2,8 @@
 //! trusted to say what it did (a program run as an external model) can be
 //! held to the server's own count: every id of its plan requested once.
 //!
-//! Served at `GET /stats/ids?below=N`; `POST /stats/reset` zeroes it. Memory
+//! Served at `GET /stats/ids?below=N` (and `&from=A` for the next part of a
+//! long list); `POST /stats/reset` zeroes it. Memory
 //! is bounded: one byte per id below [`MAX_COUNTED_IDS`], allocated in pages
 //! of 64 Ki ids only when an id in the page is first requested (a plan of
 //! 10 000 tasks touches one page). Counts saturate at 255; ids from
@@ -31,11 +32,12 @@ pub(crate) struct IdCounts {
     beyond: AtomicU64,
 }
 
-/// What `GET /stats/ids?below=N` answers: how the ids `0..N` were requested
-/// since the last reset.
+/// What `GET /stats/ids?from=A&below=N` answers: how the ids `A..N` (`from`
+/// defaults to 0) were requested since the last reset.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdsReport {
-    /// The range asked about: ids `0..below`.
+    /// The range asked about: ids `from..below`.
+    pub from: u64,
     pub below: u64,
     /// Ids in the range requested exactly once.
     pub once: u64,
@@ -44,7 +46,7 @@ pub struct IdsReport {
     pub not_once: Vec<(u64, u8)>,
     /// How many ids in the range were not requested exactly once (all of them, listed or not).
     pub not_once_total: u64,
-    /// Requests for ids at or above `below`.
+    /// Requests for ids at or above `below` (ids below `from` are not counted here).
     pub outside: u64,
 }
 
@@ -89,14 +91,16 @@ impl IdCounts {
         self.beyond.store(0, Ordering::Relaxed);
     }
 
-    /// How ids `0..below` were requested (`below` is capped at [`MAX_COUNTED_IDS`]).
-    pub(crate) fn report(&self, below: u64) -> IdsReport {
+    /// How ids `from..below` were requested (`below` is capped at [`MAX_COUNTED_IDS`]).
+    pub(crate) fn report(&self, from: u64, below: u64) -> IdsReport {
         let below = below.min(MAX_COUNTED_IDS);
+        let from = from.min(below);
         let mut r = IdsReport {
+            from,
             below,
             ..IdsReport::default()
         };
-        for id in 0..below {
+        for id in from..below {
             match self.count(id) {
                 1 => r.once += 1,
                 n => {
@@ -139,13 +143,13 @@ mod tests {
         for id in [0, 1, 1, 3, 70_000, MAX_COUNTED_IDS + 5] {
             c.record(id);
         }
-        let r = c.report(4);
+        let r = c.report(0, 4);
         assert_eq!(r.once, 2, "{r:?}");
         assert_eq!(r.not_once, vec![(1, 2), (2, 0)]);
         assert_eq!(r.not_once_total, 2);
         assert_eq!(r.outside, 2, "70 000 and the one beyond the counted range");
         c.reset();
-        let r = c.report(4);
+        let r = c.report(0, 4);
         assert_eq!((r.once, r.not_once_total, r.outside), (0, 4, 0));
     }
 
@@ -156,9 +160,15 @@ mod tests {
             c.record(7);
         }
         assert_eq!(c.count(7), 255);
-        let r = c.report(5000);
+        let r = c.report(0, 5000);
         assert_eq!(r.not_once.len(), MAX_LISTED);
         assert_eq!(r.not_once_total, 5000);
+        let next = c.report(MAX_LISTED as u64, 5000);
+        assert_eq!(
+            next.not_once[0],
+            (MAX_LISTED as u64, 0),
+            "the next part starts at from"
+        );
     }
 
     #[test]

@@ -53,9 +53,10 @@ pub(crate) async fn handle(
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             r
         }
-        (&Method::GET, "/stats/ids") => match parse_below(req.uri().query().unwrap_or("")) {
-            Ok(below) => {
-                let body = serde_json::to_vec(&shared.ids.report(below)).expect("ids serialise");
+        (&Method::GET, "/stats/ids") => match parse_ids_query(req.uri().query().unwrap_or("")) {
+            Ok((from, below)) => {
+                let report = shared.ids.report(from, below);
+                let body = serde_json::to_vec(&report).expect("ids serialise");
                 let mut r = text(StatusCode::OK, body);
                 r.headers_mut()
                     .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -76,14 +77,21 @@ pub(crate) async fn handle(
     Ok(resp)
 }
 
-/// The `below=N` of `/stats/ids` (the ids `0..N` to report on).
-fn parse_below(query: &str) -> Result<u64, String> {
-    query
-        .split('&')
-        .find_map(|p| p.strip_prefix("below="))
-        .ok_or_else(|| "below is required: /stats/ids?below=N (ids 0..N)".to_string())?
-        .parse()
-        .map_err(|_| "below=N must be a whole number".to_string())
+/// The `from=A&below=N` of `/stats/ids` (the ids `A..N` to report on; `from` defaults to 0).
+fn parse_ids_query(query: &str) -> Result<(u64, u64), String> {
+    let get = |key: &str| {
+        query
+            .split('&')
+            .find_map(|p| p.strip_prefix(key)?.strip_prefix('='))
+            .map(|v| {
+                v.parse::<u64>()
+                    .map_err(|_| format!("{key}={v} is not a whole number"))
+            })
+            .transpose()
+    };
+    let below = get("below")?
+        .ok_or_else(|| "below is required: /stats/ids?below=N[&from=A] (ids A..N)".to_string())?;
+    Ok((get("from")?.unwrap_or(0), below))
 }
 
 /// The parameters of one `/work` request.

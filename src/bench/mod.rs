@@ -27,7 +27,8 @@ use crate::measure::sampler::DEFAULT_INTERVAL;
 use crate::measure::server::ServerControl;
 use crate::report::stats as summary;
 use crate::report::{Meta, RunReport, StrategyResult, WorkloadMeta, SCHEMA_VERSION};
-use crate::strategy::{RunContext, StrategyKind, StrategyOptions};
+use crate::strategy::external::ExternalModel;
+use crate::strategy::{Contender, RunContext, StrategyKind, StrategyOptions};
 use crate::task::kernel;
 use crate::workload::{TaskPlan, Verify, Workload};
 
@@ -44,12 +45,12 @@ pub struct Target {
 }
 
 /// The edges of a strategy's measured window, for observers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Window {
     /// Right before the measured closure starts.
-    Start(StrategyKind),
+    Start(Contender),
     /// Right after it ends.
-    End(StrategyKind),
+    End(Contender),
 }
 
 /// Where a run is, for a progress display (drawn by the caller: this layer
@@ -63,7 +64,7 @@ pub enum Step {
     /// A strategy starts over `tasks` tasks: `round` says which (`round
     /// 1/3`, `warm-up 1/1`), `index` of `of` in this round.
     Starting {
-        kind: StrategyKind,
+        kind: Contender,
         round: String,
         index: usize,
         of: usize,
@@ -71,12 +72,12 @@ pub enum Step {
     },
     /// It ended.
     Finished {
-        kind: StrategyKind,
+        kind: Contender,
         wall_s: f64,
         efficiency: f64,
     },
     /// Ctrl-C cut it short.
-    Interrupted { kind: StrategyKind },
+    Interrupted { kind: Contender },
 }
 
 /// Told every [`Step`] of a run.
@@ -109,6 +110,8 @@ pub struct RunOptions {
     pub server_faults: String,
     /// Which CPU results to recompute and check.
     pub verify: Verify,
+    /// Programs run as models (`--external`), each a row after the models.
+    pub externals: Vec<ExternalModel>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -130,7 +133,7 @@ pub fn available_cores() -> usize {
         .unwrap_or(1)
 }
 
-/// Runs `kinds` over `workload` against `target`.
+/// Runs `kinds` (and `options.externals`) over `workload` against `target`.
 pub fn run_workload(
     workload: &Workload,
     kinds: &[StrategyKind],
@@ -210,6 +213,16 @@ pub fn run_workload(
         verify: options.verify.name(),
         cpu_checked_fraction: plan.cpu_checked_fraction,
     };
+    let kinds: Vec<Contender> = kinds
+        .iter()
+        .map(|&k| Contender::Model(k))
+        .chain(
+            options
+                .externals
+                .iter()
+                .map(|e| Contender::External(Arc::new(e.clone()))),
+        )
+        .collect();
     let rounds_total = options.warmup + repeat;
     let mut rounds: Vec<Vec<StrategyResult>> = vec![Vec::new(); kinds.len()];
     let mut interrupted = false;
@@ -224,9 +237,9 @@ pub fn run_workload(
         let warm = round < options.warmup;
         let mut this_round: Vec<(usize, StrategyResult)> = Vec::with_capacity(kinds.len());
         for (index, &k) in order.iter().enumerate() {
-            let kind = kinds[k];
+            let kind = &kinds[k];
             step(Step::Starting {
-                kind,
+                kind: kind.clone(),
                 round: if warm {
                     format!("warm-up {}/{}", round + 1, options.warmup)
                 } else {
@@ -249,13 +262,13 @@ pub fn run_workload(
                 // Its tasks were cut short (or it could not even start, its
                 // workers stopped by the same signal): its figures would
                 // mislead. The rounds already finished are kept.
-                step(Step::Interrupted { kind });
+                step(Step::Interrupted { kind: kind.clone() });
                 interrupted = true;
                 break;
             }
             let row = row::build(&executed?, &plan);
             step(Step::Finished {
-                kind,
+                kind: kind.clone(),
                 wall_s: row.wall_s,
                 efficiency: row.efficiency,
             });

@@ -28,7 +28,7 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
         system_before: sys_before,
         system_after: sys_after,
     } = raw;
-    let (kind, in_flight) = (*kind, *in_flight);
+    let in_flight = *in_flight;
     let verification = plan.verify(&run.outcomes);
     let wall_s = measured.wall_s;
     // A run cut short by its deadline (or Ctrl-C) did part of the plan: hold
@@ -276,7 +276,7 @@ mod tests {
     fn raw(plan: &TaskPlan, outcomes: Vec<TaskOutcome>, served_after: u64) -> RawRun {
         let wall_s = 0.05;
         RawRun {
-            kind: StrategyKind::ProcessPool,
+            kind: StrategyKind::ProcessPool.into(),
             in_flight: 4,
             bound: plan.bound(4, 2),
             bound_cores: 2,

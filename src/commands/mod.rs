@@ -78,6 +78,9 @@ pub(super) fn resolve(args: &RunArgs) -> anyhow::Result<Resolved> {
         workload.cpu = CpuWork::Units(args.cpu_units.unwrap_or(0));
     }
     workload.validate()?;
+    args.external
+        .models()
+        .map_err(|e| UsageError::new("--external", e))?;
     Ok(Resolved {
         workload,
         kinds,
@@ -108,6 +111,7 @@ pub(super) fn options(args: &RunArgs, scenario: &str) -> RunOptions {
         scenario: Some(scenario.to_string()),
         server_faults: args.faults.server_args().join(" "),
         verify: args.verify,
+        externals: args.external.externals.clone(),
     }
 }
 

@@ -13,12 +13,17 @@
 //! Adding a model: one file here with its `mod` line, and one row in the
 //! `models!` table below (kind, name, type, colour). Nothing else changes:
 //! `list`, `--strategies`, the reports and the charts all read the registry.
+//!
+//! A program given with `--external` ([`external`]) is not in the registry
+//! (its name is the user's): the bench runs [`Contender`]s, a registered
+//! model or an external program, each one row.
 
 mod async_process_pool;
 mod async_rayon;
 mod async_single;
 mod async_tokio;
 mod context;
+pub mod external;
 mod offload;
 mod pool_dispatch;
 mod process_per_task;
@@ -175,6 +180,54 @@ impl FromStr for StrategyKind {
                     names.join(", ")
                 )
             })
+    }
+}
+
+/// What runs as one row of a report: a registered model, or a program given
+/// with `--external` (its name is not a [`StrategyKind`], so it cannot be one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Contender {
+    Model(StrategyKind),
+    External(std::sync::Arc<external::ExternalModel>),
+}
+
+impl Contender {
+    /// The row's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Contender::Model(k) => k.name(),
+            Contender::External(e) => &e.name,
+        }
+    }
+
+    /// Most requests in flight at once: the C of the bound (an external
+    /// program is told C and trusted to keep to it; the server's
+    /// `max_in_flight` shows whether it did).
+    pub fn in_flight_limit(&self, ctx: &RunContext) -> usize {
+        match self {
+            Contender::Model(k) => k.create().in_flight_limit(ctx),
+            Contender::External(_) => ctx.concurrency,
+        }
+    }
+
+    /// Runs every task of `plan` once.
+    pub fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
+        match self {
+            Contender::Model(k) => k.create().run(plan, ctx),
+            Contender::External(e) => e.run(plan, ctx),
+        }
+    }
+}
+
+impl From<StrategyKind> for Contender {
+    fn from(k: StrategyKind) -> Self {
+        Contender::Model(k)
+    }
+}
+
+impl fmt::Display for Contender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

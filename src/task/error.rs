@@ -41,6 +41,25 @@ pub enum TaskError {
     Cancelled(String),
     #[error("the worker running it was lost: {0}")]
     Worker(String),
+    /// A program run as a model (`--external`) did not do this task as the
+    /// contract asks; the cause says which way, the string the details.
+    #[error("{1}")]
+    External(ExternalCause, String),
+}
+
+/// How an external program failed a task (`--external`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExternalCause {
+    /// It could not be started, exited non-zero, was killed or ran past its time.
+    Program,
+    /// Its results file has no line for the task.
+    NoResult,
+    /// Its results file has a line for the task that cannot be read.
+    BadResult,
+    /// The server never received the task's request.
+    NotRequested,
+    /// The server received the task's request more than once.
+    RequestedAgain,
 }
 
 impl TaskError {
@@ -62,6 +81,13 @@ impl TaskError {
             TaskError::Deadline(_) => "deadline",
             TaskError::Cancelled(_) => "cancelled",
             TaskError::Worker(_) => "worker",
+            TaskError::External(c, _) => match c {
+                ExternalCause::Program => "external_program",
+                ExternalCause::NoResult => "external_no_result",
+                ExternalCause::BadResult => "external_bad_result",
+                ExternalCause::NotRequested => "external_not_requested",
+                ExternalCause::RequestedAgain => "external_requested_again",
+            },
         }
     }
 
@@ -84,7 +110,10 @@ impl TaskError {
             | TaskError::Request(_)
             | TaskError::Timeout(_) => true,
             TaskError::Status(s) => *s == 429 || (500..600).contains(s),
-            TaskError::Deadline(_) | TaskError::Cancelled(_) | TaskError::Worker(_) => false,
+            TaskError::Deadline(_)
+            | TaskError::Cancelled(_)
+            | TaskError::Worker(_)
+            | TaskError::External(..) => false,
         }
     }
 }

@@ -13,7 +13,7 @@ pub mod kernel;
 use mock_server::payload;
 use serde::{Deserialize, Serialize};
 
-pub use error::TaskError;
+pub use error::{ExternalCause, TaskError};
 
 /// One task: a request for `bytes` bytes answered after `latency_us`, then
 /// `cpu_units` of work over the body.
