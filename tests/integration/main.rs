@@ -20,6 +20,7 @@ mod charts;
 mod check;
 mod cli;
 mod client;
+mod external;
 mod faults;
 mod first_run;
 mod panics;
