@@ -42,7 +42,13 @@ pub(super) struct Resolved {
 pub(super) fn resolve(args: &RunArgs) -> anyhow::Result<Resolved> {
     let mut workload = args.workload();
     let mut kinds = args.strategies.0.clone();
-    let mut scenario = "custom".to_string();
+    // A scenario file without a preset names the run after itself.
+    let mut scenario = match &args.scenario {
+        Some(file) => file
+            .file_stem()
+            .map_or("custom".into(), |s| s.to_string_lossy().into_owned()),
+        None => "custom".to_string(),
+    };
     let mut preset_sweep = None;
     if let Some(name) = &args.preset {
         let p = presets::find(name).map_err(|e| UsageError::new("--preset", e))?;

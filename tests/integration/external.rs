@@ -278,3 +278,37 @@ fn the_python_kernel_and_checksum_are_the_rust_ones() {
         .collect();
     assert_eq!(got, expected);
 }
+
+#[test]
+fn the_aiohttp_model_verifies_where_the_python_venv_is_installed() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join(".venv-python/bin/python");
+    if !python.exists() {
+        println!(
+            "skipped: no {} (run scripts/install-python.sh)",
+            python.display()
+        );
+        return;
+    }
+    let _cores = common::busy_cores();
+    let model = |name: &str, file: &str| ExternalModel {
+        name: name.into(),
+        argv: vec![
+            python.display().to_string(),
+            model_dir().join(file).display().to_string(),
+        ],
+    };
+    let r = rows(vec![
+        model("py-async", "asyncio_aiohttp.py"),
+        model("py-process-pool-async", "aiomultiprocess_pool.py"),
+    ]);
+    for row in &r {
+        assert_eq!(row.tasks_ok, 6, "{}: {:?}", row.strategy, row.first_failure);
+        assert!(row.latency_s.p50 > 0.0, "the programs report their latency");
+    }
+    assert!(
+        r[1].processes_started >= 3,
+        "aiomultiprocess's workers are seen in the process tree: {}",
+        r[1].processes_started
+    );
+}
