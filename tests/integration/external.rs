@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use concbench::bench::run_workload;
 use concbench::strategy::external::ExternalModel;
@@ -29,6 +30,13 @@ tasks = cm.read_plan(cfg.plan)
 if mode == "exit3":
     print("something went wrong on purpose", file=sys.stderr)
     sys.exit(3)
+if mode in ("hang", "stubborn"):
+    import signal, subprocess, time
+    if mode == "stubborn":
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A child of its own in its group, which must go too; then wait for ever.
+    subprocess.Popen(["sleep", "60"])
+    time.sleep(60)
 if mode == "orphan":
     # A child in the program's process group, left behind on purpose.
     import subprocess
@@ -60,7 +68,8 @@ fn model_dir() -> PathBuf {
 
 /// The program written to a fresh directory, and the model running it in `mode`.
 fn program(mode: &str) -> ExternalModel {
-    let dir = common::fresh_dir(&format!("external-{mode}"));
+    // Its own directory per call: two tests may run the same mode at once.
+    let dir = common::fresh_dir(&format!("external-{mode}-{}", common::tag()));
     let path = dir.join("model.py");
     std::fs::write(&path, PROGRAM).unwrap();
     ExternalModel {
@@ -311,4 +320,111 @@ fn the_aiohttp_model_verifies_where_the_python_venv_is_installed() {
         "aiomultiprocess's workers are seen in the process tree: {}",
         r[1].processes_started
     );
+}
+
+/// Starts `concbench run` with the program in `mode` (and one quick Rust
+/// model), waits until the program and its `sleep` child run, and returns them.
+fn start_hanging(tag: &str, mode: &str, extra: &[&str]) -> std::process::Child {
+    let m = program(mode);
+    let ext = format!("{}={}", m.name, m.argv.join(" "));
+    let mut args = vec![
+        "run",
+        "-n",
+        "4",
+        "-l",
+        "1ms",
+        "--cpu",
+        "0",
+        "-s",
+        "sequential",
+        "--external",
+        &ext,
+    ];
+    args.extend_from_slice(extra);
+    let child = common::spawn_tagged(tag, &args, &[]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !common::tagged(tag)
+        .iter()
+        .any(|(_, cmd)| cmd.starts_with("sleep 60"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the program never started its child"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+fn sigint(child: &std::process::Child) {
+    // SAFETY: kill(2) on a child we spawned and have not waited for.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+}
+
+#[test]
+fn ctrl_c_reaches_the_program_and_its_children_and_leaves_nothing() {
+    let _cores = common::quiet_cores();
+    let tag = common::tag();
+    let child = start_hanging(&tag, "hang", &[]);
+    let sent = Instant::now();
+    sigint(&child);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        sent.elapsed()
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    common::assert_nothing_left(&tag, "Ctrl-C during an external program");
+}
+
+#[test]
+fn a_second_ctrl_c_kills_a_program_that_ignores_the_first() {
+    let _cores = common::quiet_cores();
+    let tag = common::tag();
+    let child = start_hanging(&tag, "stubborn", &[]);
+    sigint(&child);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        common::tagged(&tag)
+            .iter()
+            .any(|(_, c)| c.contains("model.py")),
+        "the program ignores the first Ctrl-C"
+    );
+    let sent = Instant::now();
+    sigint(&child);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        sent.elapsed()
+    );
+    assert!(stderr.contains("Interrupted twice"), "{stderr}");
+    common::assert_nothing_left(&tag, "a second Ctrl-C during an external program");
+}
+
+#[test]
+fn a_program_past_the_deadline_is_killed_and_its_tasks_fail_with_deadline() {
+    let _cores = common::quiet_cores();
+    let tag = common::tag();
+    let started = Instant::now();
+    let child = start_hanging(&tag, "stubborn", &["--deadline", "1s"]);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        stderr.contains("py-stubborn: 4 of 4 tasks failed (deadline: 4)")
+            && stderr.contains("ran past its time limit of 1s and was killed"),
+        "{stderr}"
+    );
+    common::assert_nothing_left(&tag, "an external program past its deadline");
 }
