@@ -1,38 +1,19 @@
-//! Any program as a model (`--external NAME='COMMAND ARGS…'`): concbench
-//! writes the plan to a file, starts the program with the server's URL and
-//! the plan in its environment, measures it from outside (wall time, the CPU
-//! of its whole waited-for process tree from `wait4`, the peak of its tree's
-//! summed RSS sampled every [`RSS_INTERVAL`]), then turns the results file it
-//! wrote into outcomes and holds them to the server's own count of requests
-//! per id (`GET /stats/ids`), so a program cannot report work it did not do.
-//!
-//! The contract (the README's "Your own program as a model"): environment
-//! `CONCBENCH_URL`, `CONCBENCH_PLAN`, `CONCBENCH_RESULTS`,
-//! `CONCBENCH_CONCURRENCY`, `CONCBENCH_WORKERS`; the plan is CSV
-//! `id,path,bytes,cpu_units,seed` ([`PLAN_HEADER`]); the results CSV
-//! `id,body_checksum,cpu_result[,latency_us]` ([`RESULTS_HEADER`]).
-//!
-//! The program runs in its own process group, registered with
-//! [`crate::sys::children`] (Ctrl-C reaches the whole group; a second one
-//! kills it), with a parent-death signal, for at most `--deadline` or
-//! [`DEFAULT_TIME_LIMIT`]; when it ends, whatever is left of its group is
-//! killed, so nothing outlives the row.
+//! The files and counts of the external contract: the plan file concbench
+//! writes ([`PLAN_HEADER`]), the results file the program writes
+//! ([`RESULTS_HEADER`]) turned into outcomes, and the server's count of
+//! requests per id those outcomes are held to.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, Read, Seek};
-use std::os::unix::process::CommandExt;
+use std::io::BufRead;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use serde::Deserialize;
 
-use super::{RunContext, StrategyRun};
 use crate::http::work_url;
-use crate::sys::children::{register_as, unregister, Role};
-use crate::sys::process::{process_tree, reap, rss_bytes, Reaped};
+use crate::strategy::StrategyRun;
 use crate::task::{Completed, ExternalCause, TaskError, TaskOutcome};
 use crate::workload::TaskPlan;
 
@@ -40,212 +21,6 @@ use crate::workload::TaskPlan;
 pub const PLAN_HEADER: &str = "id,path,bytes,cpu_units,seed";
 /// The results file's header (`latency_us`, the request's time in µs, may be left out).
 pub const RESULTS_HEADER: &str = "id,body_checksum,cpu_result";
-
-/// Longest a program may run without `--deadline`.
-pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(600);
-/// How often the program's process tree is walked for its memory.
-const RSS_INTERVAL: Duration = Duration::from_millis(20);
-/// Lines of its output quoted when a program fails.
-const TAIL_LINES: usize = 5;
-
-/// A program given as a model: its row's name and its command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExternalModel {
-    /// The row's name in every report and chart.
-    pub name: String,
-    /// The program and its arguments (split shell-style, run without a shell).
-    pub argv: Vec<String>,
-}
-
-impl ExternalModel {
-    /// Runs the program over `plan` once (see the module docs).
-    pub fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
-        let dir = tempfile::Builder::new()
-            .prefix("concbench-external-")
-            .tempdir()
-            .context("cannot make a directory for the external program's plan")?;
-        let plan_path = dir.path().join("plan.csv");
-        let results_path = dir.path().join("results.csv");
-        let output_path = dir.path().join("output.log");
-        crate::sys::fs::write_atomically(&plan_path, plan_csv(plan))
-            .context("cannot write the external program's plan")?;
-        let limit = ctx
-            .options
-            .policy
-            .deadline_ms
-            .map(Duration::from_millis)
-            .unwrap_or(DEFAULT_TIME_LIMIT);
-        let ran = match self.spawn_and_wait(ctx, &plan_path, &results_path, &output_path, limit) {
-            Ok(ran) => ran,
-            Err(why) => return Ok(all_failed(plan, ExternalCause::Program, &why)),
-        };
-        let status = ran.reaped.status;
-        let failed_as = if ran.timed_out {
-            Some(format!(
-                "'{}' ran past its time limit of {}s and was killed",
-                self.name,
-                limit.as_secs_f64()
-            ))
-        } else if !status.success() {
-            Some(format!("'{}' {}", self.name, describe(status)))
-        } else {
-            None
-        };
-        let mut usage = ran.reaped.usage;
-        // wait4's ru_maxrss is the largest single process; the sampled sum of
-        // the tree is what was resident at once.
-        usage.peak_rss_bytes = ran.peak_rss_bytes.max(usage.peak_rss_bytes);
-        usage.processes = ran.processes_seen.max(1);
-        let mut run = StrategyRun {
-            children: usage,
-            ..StrategyRun::default()
-        };
-        if let Some(why) = failed_as {
-            let why = with_tail(why, &output_path);
-            run.outcomes = if ran.timed_out && ctx.options.policy.deadline_ms.is_some() {
-                plan.specs
-                    .iter()
-                    .map(|s| TaskOutcome::failed(s.id, TaskError::Deadline(why.clone())))
-                    .collect()
-            } else {
-                all_failed(plan, ExternalCause::Program, &why).outcomes
-            };
-            return Ok(run);
-        }
-        let mut outcomes = read_results(plan, &results_path);
-        let counts = requested_counts(&ctx.base_url, plan.specs.len() as u64)?;
-        hold_to_server_counts(&mut outcomes, &counts);
-        run.outcomes = outcomes;
-        Ok(run)
-    }
-
-    fn spawn_and_wait(
-        &self,
-        ctx: &RunContext,
-        plan_path: &Path,
-        results_path: &Path,
-        output_path: &Path,
-        limit: Duration,
-    ) -> Result<Ran, String> {
-        let program = &self.argv[0];
-        let output = std::fs::File::create(output_path)
-            .map_err(|e| format!("cannot make the output file for '{program}': {e}"))?;
-        let stderr = output
-            .try_clone()
-            .map_err(|e| format!("cannot make the output file for '{program}': {e}"))?;
-        let mut cmd = Command::new(program);
-        cmd.args(&self.argv[1..])
-            .env("CONCBENCH_URL", &ctx.base_url)
-            .env("CONCBENCH_PLAN", plan_path)
-            .env("CONCBENCH_RESULTS", results_path)
-            .env("CONCBENCH_CONCURRENCY", ctx.concurrency.to_string())
-            .env("CONCBENCH_WORKERS", ctx.workers_or_cores().to_string())
-            .stdin(Stdio::null())
-            .stdout(output)
-            .stderr(stderr)
-            .process_group(0);
-        // SAFETY: prctl is async-signal-safe; it only sets a flag on the
-        // child. It is armed for as long as this thread (which waits for the
-        // child below) lives.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(
-                    libc::PR_SET_PDEATHSIG,
-                    libc::SIGKILL as libc::c_ulong,
-                    0,
-                    0,
-                    0,
-                );
-                Ok(())
-            });
-        }
-        let child = cmd
-            .spawn()
-            .map_err(|e| format!("could not start '{program}': {}", io_reason(&e)))?;
-        let pid = child.id();
-        register_as(pid, Role::External);
-        if crate::interrupt::requested() {
-            // SAFETY: kill(2) on the group of our own, unreaped child.
-            unsafe { libc::kill(-(pid as i32), libc::SIGINT) };
-        }
-        let group = GroupGuard { pgid: pid as i32 };
-        // The reaper blocks in wait4; this thread samples memory meanwhile.
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        std::thread::Builder::new()
-            .name("external-reaper".into())
-            .stack_size(64 * 1024)
-            .spawn(move || {
-                let _ = tx.send(reap(pid, true));
-            })
-            .map_err(|e| format!("cannot start a thread to wait for '{program}': {e}"))?;
-        let started = Instant::now();
-        let (mut peak, mut seen) = (0u64, Vec::<u32>::new());
-        let mut timed_out = false;
-        let reaped = loop {
-            match rx.recv_timeout(RSS_INTERVAL) {
-                Ok(got) => break got,
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                    let tree = process_tree(pid);
-                    peak = peak.max(tree.iter().filter_map(|&p| rss_bytes(p)).sum());
-                    for p in tree {
-                        if !seen.contains(&p) && seen.len() < 100_000 {
-                            seen.push(p);
-                        }
-                    }
-                    if !timed_out && started.elapsed() >= limit {
-                        timed_out = true;
-                        group.kill();
-                    }
-                }
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-                    break Err(std::io::Error::other("the reaper thread ended"))
-                }
-            }
-        };
-        unregister(pid);
-        // Whatever it left behind in its group goes with it.
-        drop(group);
-        let reaped = reaped.map_err(|e| format!("could not wait for '{program}': {e}"))?;
-        let reaped = reaped.ok_or_else(|| format!("could not wait for '{program}'"))?;
-        drop(child);
-        Ok(Ran {
-            reaped,
-            timed_out,
-            peak_rss_bytes: peak,
-            processes_seen: seen.len() as u64,
-        })
-    }
-}
-
-/// What running the program gave.
-struct Ran {
-    reaped: Reaped,
-    /// It ran past its time limit and was killed.
-    timed_out: bool,
-    /// Largest sampled sum of its process tree's RSS.
-    peak_rss_bytes: u64,
-    /// Distinct processes seen in its tree.
-    processes_seen: u64,
-}
-
-/// Kills the program's process group when dropped: after it ended (what it
-/// left behind), on a time limit, or when a panic unwinds through the wait.
-struct GroupGuard {
-    pgid: i32,
-}
-
-impl GroupGuard {
-    fn kill(&self) {
-        // SAFETY: kill(2) on the process group our child leads; ESRCH when it is empty.
-        unsafe { libc::kill(-self.pgid, libc::SIGKILL) };
-    }
-}
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// The plan file (see [`PLAN_HEADER`]): `path` is exactly the request the Rust clients send.
 pub fn plan_csv(plan: &TaskPlan) -> String {
@@ -267,7 +42,7 @@ pub fn plan_csv(plan: &TaskPlan) -> String {
 }
 
 /// Every task failed the same way.
-fn all_failed(plan: &TaskPlan, cause: ExternalCause, why: &str) -> StrategyRun {
+pub(super) fn all_failed(plan: &TaskPlan, cause: ExternalCause, why: &str) -> StrategyRun {
     StrategyRun {
         outcomes: plan
             .specs
@@ -279,7 +54,7 @@ fn all_failed(plan: &TaskPlan, cause: ExternalCause, why: &str) -> StrategyRun {
 }
 
 /// An I/O error without its "(os error N)".
-fn io_reason(e: &std::io::Error) -> String {
+pub(super) fn io_reason(e: &std::io::Error) -> String {
     let s = e.to_string();
     match s.find(" (os error") {
         Some(i) => s[..i].to_string(),
@@ -287,35 +62,9 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-fn describe(status: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(c), _) => format!("exited with status {c}"),
-        (None, Some(s)) => format!("was killed by signal {s}"),
-        _ => "ended abnormally".into(),
-    }
-}
-
-/// `why`, and the last lines the program wrote (stdout and stderr).
-fn with_tail(why: String, output: &Path) -> String {
-    let mut tail = String::new();
-    if let Ok(mut f) = std::fs::File::open(output) {
-        // The last 4 KiB is plenty for a few lines.
-        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        let _ = f.seek(std::io::SeekFrom::Start(len.saturating_sub(4096)));
-        let _ = f.read_to_string(&mut tail);
-    }
-    let lines: Vec<&str> = tail.lines().filter(|l| !l.trim().is_empty()).collect();
-    if lines.is_empty() {
-        return format!("{why} (it wrote nothing to stdout or stderr)");
-    }
-    let last = &lines[lines.len().saturating_sub(TAIL_LINES)..];
-    format!("{why}; its last output: {}", last.join(" | "))
-}
-
 /// The outcomes the results file says, one per plan task: a task without a
 /// readable line of its own fails with a cause that says which way.
-fn read_results(plan: &TaskPlan, path: &Path) -> Vec<TaskOutcome> {
+pub(super) fn read_results(plan: &TaskPlan, path: &Path) -> Vec<TaskOutcome> {
     let n = plan.specs.len();
     let mut got: Vec<Option<TaskOutcome>> = vec![None; n];
     let mut first_line: HashMap<u64, usize> = HashMap::new();
@@ -394,19 +143,20 @@ fn read_results(plan: &TaskPlan, path: &Path) -> Vec<TaskOutcome> {
                     continue;
                 }
                 first_line.insert(id, line_no);
-                let spec = &plan.specs[id as usize];
                 *slot = Some(TaskOutcome {
-                    latency_us,
-                    attempts: 1,
-                    ..TaskOutcome::failed(id, TaskError::Cancelled(String::new()))
-                });
-                if let Some(o) = slot.as_mut() {
-                    o.result = Ok(Completed {
-                        body_len: spec.bytes,
+                    id,
+                    // The checksum covers the length: a body of another length fails it.
+                    result: Ok(Completed {
+                        body_len: plan.specs[id as usize].bytes,
                         body_checksum: checksum,
                         cpu_result: cpu,
-                    });
-                }
+                    }),
+                    latency_us,
+                    server_lateness_us: None,
+                    phases: Default::default(),
+                    attempts: 1,
+                    unreached: 0,
+                });
             }
             Err((id, why)) => {
                 let why = format!("results line {line_no}: {why}");
@@ -499,7 +249,7 @@ struct IdsBody {
 
 /// Ids `0..n` the server received other than exactly once since the last
 /// reset, with their counts. Bounded: each request advances past the ids it listed.
-fn requested_counts(base_url: &str, n: u64) -> anyhow::Result<HashMap<u64, u8>> {
+pub(super) fn requested_counts(base_url: &str, n: u64) -> anyhow::Result<HashMap<u64, u8>> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .proxy(None)
         .timeout_global(Some(Duration::from_secs(10)))
@@ -533,7 +283,7 @@ fn requested_counts(base_url: &str, n: u64) -> anyhow::Result<HashMap<u64, u8>> 
 /// Holds each outcome to the server's count of its requests: a task the
 /// server never saw fails whatever the program reported (it cannot have
 /// fetched the body), as does one fetched more than once.
-fn hold_to_server_counts(outcomes: &mut [TaskOutcome], counts: &HashMap<u64, u8>) {
+pub(super) fn hold_to_server_counts(outcomes: &mut [TaskOutcome], counts: &HashMap<u64, u8>) {
     for o in outcomes.iter_mut() {
         let n = counts.get(&o.id).copied().unwrap_or(1);
         o.attempts = n as u32;
