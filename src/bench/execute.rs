@@ -60,16 +60,23 @@ pub(super) fn execute(
     if let Some(o) = observer {
         o(Window::Start(kind.clone()));
     }
+    // An external program's plan file is written before the window, its
+    // results read after it: the window holds the program alone.
+    let mut staged = kind
+        .prepare(plan)
+        .with_context(|| format!("strategy {kind} could not run"))?;
     let ((run, sampled), measured) = measure(|| {
         let sampler = Sampler::start(interval, Some(server_pid));
-        let run = kind.run(plan, ctx);
+        let run = kind.launch(&mut staged, plan, ctx);
         (run, sampler.stop())
     });
     if let Some(o) = observer {
         o(Window::End(kind.clone()));
     }
     let system_after = SystemSnapshot::read();
-    let run = run.with_context(|| format!("strategy {kind} could not run"))?;
+    let run = kind
+        .settle(staged, run, plan, ctx)
+        .with_context(|| format!("strategy {kind} could not run"))?;
     let server_after = control
         .stats_with_faults()
         .context("reading the server's stats")?;

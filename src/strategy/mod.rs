@@ -212,11 +212,57 @@ impl Contender {
 
     /// Runs every task of `plan` once.
     pub fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
-        match self {
-            Contender::Model(k) => k.create().run(plan, ctx),
-            Contender::External(e) => e.run(plan, ctx),
+        let mut staged = self.prepare(plan)?;
+        let run = self.launch(&mut staged, plan, ctx);
+        self.settle(staged, run, plan, ctx)
+    }
+
+    /// What comes before the measured window (an external program's plan
+    /// file); nothing for a model.
+    pub fn prepare(&self, plan: &TaskPlan) -> anyhow::Result<Staged> {
+        Ok(match self {
+            Contender::Model(_) => Staged::Model,
+            Contender::External(e) => Staged::External(e.prepare(plan)?),
+        })
+    }
+
+    /// The measured window: the whole run of a model, an external program
+    /// from its start to its end.
+    pub fn launch(
+        &self,
+        staged: &mut Staged,
+        plan: &TaskPlan,
+        ctx: &RunContext,
+    ) -> anyhow::Result<StrategyRun> {
+        match (self, staged) {
+            (Contender::External(e), Staged::External(s)) => Ok(e.launch(s, ctx)),
+            (Contender::Model(k), _) => k.create().run(plan, ctx),
+            (Contender::External(_), Staged::Model) => {
+                anyhow::bail!("an external program launched without its plan file")
+            }
         }
     }
+
+    /// What comes after the measured window (an external program's results
+    /// read and held to the server's counts); nothing for a model.
+    pub fn settle(
+        &self,
+        staged: Staged,
+        run: anyhow::Result<StrategyRun>,
+        plan: &TaskPlan,
+        ctx: &RunContext,
+    ) -> anyhow::Result<StrategyRun> {
+        match (self, staged) {
+            (Contender::External(e), Staged::External(s)) => e.settle(s, run?, plan, ctx),
+            _ => run,
+        }
+    }
+}
+
+/// A [`Contender`]'s run between its steps.
+pub enum Staged {
+    Model,
+    External(external::Staged),
 }
 
 impl From<StrategyKind> for Contender {

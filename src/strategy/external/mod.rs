@@ -52,53 +52,91 @@ pub struct ExternalModel {
     pub argv: Vec<String>,
 }
 
+/// A run is three steps (one after another: [`super::Contender::run`]), so
+/// that only the program itself is inside the measured window.
 impl ExternalModel {
-    /// Runs the program over `plan` once (see the module docs).
-    pub fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
+    /// Before the measured window: the plan file written, in a directory of
+    /// its own that goes when the returned [`Staged`] is dropped.
+    pub fn prepare(&self, plan: &TaskPlan) -> anyhow::Result<Staged> {
         let dir = tempfile::Builder::new()
             .prefix("concbench-external-")
             .tempdir()
             .context("cannot make a directory for the external program's plan")?;
-        let plan_path = dir.path().join("plan.csv");
-        let results_path = dir.path().join("results.csv");
-        let output_path = dir.path().join("output.log");
-        crate::sys::fs::write_atomically(&plan_path, plan_csv(plan))
+        crate::sys::fs::write_atomically(&dir.path().join("plan.csv"), plan_csv(plan))
             .context("cannot write the external program's plan")?;
+        Ok(Staged {
+            dir,
+            failed: None,
+            timed_out: false,
+        })
+    }
+
+    /// The measured window: the program from its start to its end (and the
+    /// end of whatever it left in its group). The run it returns has its
+    /// usage; its outcomes are [`Self::settle`]'s.
+    pub fn launch(&self, staged: &mut Staged, ctx: &RunContext) -> StrategyRun {
         let limit = ctx
             .options
             .policy
             .deadline_ms
             .map(Duration::from_millis)
             .unwrap_or(DEFAULT_TIME_LIMIT);
-        let ran = match self.spawn_and_wait(ctx, &plan_path, &results_path, &output_path, limit) {
+        let dir = staged.dir.path();
+        let (plan_path, results_path) = (dir.join("plan.csv"), dir.join("results.csv"));
+        let ran = match self.spawn_and_wait(
+            ctx,
+            &plan_path,
+            &results_path,
+            &dir.join("output.log"),
+            limit,
+        ) {
             Ok(ran) => ran,
-            Err(why) => return Ok(all_failed(plan, ExternalCause::Program, &why)),
+            Err(why) => {
+                staged.failed = Some(why);
+                return StrategyRun::default();
+            }
         };
         let status = ran.reaped.status;
-        let failed_as = if ran.timed_out {
-            Some(format!(
+        staged.timed_out = ran.timed_out;
+        if ran.timed_out {
+            staged.failed = Some(format!(
                 "'{}' ran past its time limit of {}s and was killed",
                 self.name,
                 limit.as_secs_f64()
-            ))
+            ));
         } else if !status.success() {
-            Some(format!("'{}' {}", self.name, describe(status)))
-        } else {
-            None
-        };
+            staged.failed = Some(format!("'{}' {}", self.name, describe(status)));
+        }
         let mut usage = ran.reaped.usage;
         // wait4's ru_maxrss is the largest single process; the sampled sum of
         // the tree is what was resident at once.
         usage.peak_rss_bytes = ran.peak_rss_bytes.max(usage.peak_rss_bytes);
         usage.processes = ran.processes_seen.max(1);
-        let mut run = StrategyRun {
+        StrategyRun {
             children: usage,
             ..StrategyRun::default()
-        };
-        let mut outcomes = match failed_as {
+        }
+    }
+
+    /// After the measured window: the outcomes, from the results file (or
+    /// the program's failure), held to the server's count of requests per id.
+    pub fn settle(
+        &self,
+        staged: Staged,
+        mut run: StrategyRun,
+        plan: &TaskPlan,
+        ctx: &RunContext,
+    ) -> anyhow::Result<StrategyRun> {
+        let dir = staged.dir.path();
+        let mut outcomes = match staged.failed {
             Some(why) => {
-                let why = with_tail(why, &output_path);
-                if ran.timed_out && ctx.options.policy.deadline_ms.is_some() {
+                let started = run.children.processes > 0;
+                let why = if started {
+                    with_tail(why, &dir.join("output.log"))
+                } else {
+                    why
+                };
+                if staged.timed_out && ctx.options.policy.deadline_ms.is_some() {
                     plan.specs
                         .iter()
                         .map(|s| TaskOutcome::failed(s.id, TaskError::Deadline(why.clone())))
@@ -107,7 +145,7 @@ impl ExternalModel {
                     all_failed(plan, ExternalCause::Program, &why).outcomes
                 }
             }
-            None => read_results(plan, &results_path),
+            None => read_results(plan, &dir.join("results.csv")),
         };
         // Also for a program that failed: its tasks' requests count as sent.
         let counts = requested_counts(&ctx.base_url, plan.specs.len() as u64)?;
@@ -212,6 +250,16 @@ impl ExternalModel {
             processes_seen: seen.len() as u64,
         })
     }
+}
+
+/// A run between its steps: the directory of its files, and how the
+/// program failed (if it did), for [`ExternalModel::settle`].
+pub struct Staged {
+    dir: tempfile::TempDir,
+    /// Why the program failed as a whole: could not start, exited non-zero, ran too long.
+    failed: Option<String>,
+    /// It ran past its time limit.
+    timed_out: bool,
 }
 
 /// What running the program gave.
