@@ -206,15 +206,23 @@ impl ExternalModel {
         let group = GroupGuard { pgid: pid as i32 };
         // The reaper blocks in wait4; this thread samples memory meanwhile.
         let (tx, rx) = crossbeam_channel::bounded(1);
-        std::thread::Builder::new()
+        let reaper = std::thread::Builder::new()
             .name("external-reaper".into())
             .stack_size(64 * 1024)
             .spawn(move || {
                 let _ = tx.send(reap(pid, true));
-            })
-            .map_err(|e| format!("cannot start a thread to wait for '{program}': {e}"))?;
+            });
+        if let Err(e) = reaper {
+            group.kill();
+            // Bounded: a SIGKILLed process always ends.
+            let _ = reap(pid, true);
+            unregister(pid);
+            return Err(format!(
+                "cannot start a thread to wait for '{program}': {e}"
+            ));
+        }
         let started = Instant::now();
-        let (mut peak, mut seen) = (0u64, Vec::<u32>::new());
+        let (mut peak, mut seen) = (0u64, std::collections::HashSet::<u32>::new());
         let mut timed_out = false;
         let reaped = loop {
             match rx.recv_timeout(RSS_INTERVAL) {
@@ -222,11 +230,7 @@ impl ExternalModel {
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
                     let tree = process_tree(pid);
                     peak = peak.max(tree.iter().filter_map(|&p| rss_bytes(p)).sum());
-                    for p in tree {
-                        if !seen.contains(&p) && seen.len() < 100_000 {
-                            seen.push(p);
-                        }
-                    }
+                    seen.extend(tree);
                     if !timed_out && started.elapsed() >= limit {
                         timed_out = true;
                         group.kill();
