@@ -14,7 +14,7 @@ pub struct ExternalArgs {
     /// Run a program of your own as a model, a row named NAME beside the built-in ones
     /// (repeatable). It gets the server's URL and the plan in its environment, must request
     /// every task once and write its results (see the README, "Your own program as a
-    /// model"), e.g. --external py-async='python3 scripts/python/asyncio_aiohttp.py'.
+    /// model"), e.g. --external py-async='.venv-python/bin/python scripts/python/asyncio_aiohttp.py'.
     #[arg(long = "external", value_name = "NAME='COMMAND ARGS…'", value_parser = parse_external)]
     pub externals: Vec<ExternalModel>,
 }

@@ -2,7 +2,8 @@
 //! (in cores) at a fixed interval while a strategy runs, for the charts.
 //!
 //! - Client: this process (`CLOCK_PROCESS_CPUTIME_ID`, every thread, ns) plus
-//!   every live worker process (registered by [`crate::worker`]), each read as
+//!   every live worker process (registered by [`crate::worker`]) and every
+//!   process of a live external program's tree (`--external`), each read as
 //!   the sum of its threads' `/proc/<pid>/task/<tid>/schedstat` (ns). A worker
 //!   that exits keeps the CPU it was last seen with, so the series never dips.
 //! - Server: the same `schedstat` sum for the server's process, when it is
@@ -217,7 +218,15 @@ struct WorkerCpu {
 
 impl WorkerCpu {
     fn total_s(&mut self) -> f64 {
-        let live = crate::sys::children::live();
+        let mut live = crate::sys::children::live();
+        // An external program's processes are its tree, not only its root.
+        for root in crate::sys::children::externals() {
+            for pid in crate::sys::process::process_tree(root).into_iter().skip(1) {
+                if !live.contains(&pid) {
+                    live.push(pid);
+                }
+            }
+        }
         let gone: Vec<u32> = self
             .seen
             .keys()

@@ -34,6 +34,19 @@ pub fn live() -> Vec<u32> {
         .unwrap_or_default()
 }
 
+/// Pids of every external program started and not yet reaped (the roots
+/// of their process trees).
+pub fn externals() -> Vec<u32> {
+    LIVE.lock()
+        .map(|v| {
+            v.iter()
+                .filter(|(_, r)| *r == Role::External)
+                .map(|(p, _)| *p)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Records a started worker.
 pub fn register(pid: u32) {
     register_as(pid, Role::Worker);
