@@ -7,6 +7,7 @@ use super::execute::RawRun;
 use super::EFFICIENCY_LIMIT;
 use crate::measure::machine::Noise;
 use crate::report::{Checks, Percentiles, ServerSide, Status, StrategyResult};
+use crate::strategy::Contender;
 use crate::task::{TaskError, TaskOutcome};
 use crate::workload::TaskPlan;
 
@@ -141,6 +142,10 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
 
     StrategyResult {
         strategy: kind.name().to_string(),
+        external_command: match kind {
+            Contender::External(e) => Some(e.command_line()),
+            Contender::Model(_) => None,
+        },
         status: if verification.tasks_failed == 0 {
             Status::Ok
         } else {

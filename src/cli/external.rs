@@ -142,6 +142,13 @@ mod tests {
         let e = parse_external("py-seq=python3 'my model.py' --fast").unwrap();
         assert_eq!(e.name, "py-seq");
         assert_eq!(e.argv, ["python3", "my model.py", "--fast"]);
+        assert_eq!(e.command_line(), "python3 'my model.py' --fast");
+        let odd = parse_external(r#"x=a "it's" ''"#).unwrap();
+        assert_eq!(
+            split_words(&odd.command_line()).unwrap(),
+            odd.argv,
+            "it splits back"
+        );
         assert!(parse_external("async=python3 x.py")
             .unwrap_err()
             .contains("built-in model's name"));

@@ -109,6 +109,11 @@ fn a_correct_program_verifies_and_the_server_saw_each_request_once() {
     let r = rows(vec![program("correct")]);
     let r = &r[0];
     assert_eq!(r.strategy, "py-correct");
+    let command = r.external_command.as_deref().unwrap();
+    assert!(
+        command.starts_with("python3 ") && command.contains("model.py correct"),
+        "{command}"
+    );
     assert_eq!((r.tasks_ok, r.tasks_failed), (6, 0), "{:?}", r.failures);
     assert_eq!(r.server.requests, 6);
     assert!(r.checks.requests_match, "{:?}", r.checks);

@@ -52,6 +52,23 @@ pub struct ExternalModel {
     pub argv: Vec<String>,
 }
 
+impl ExternalModel {
+    /// The command as one line a shell would split back into the same words.
+    pub fn command_line(&self) -> String {
+        let quote = |w: &String| {
+            let plain = !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+            if plain {
+                w.clone()
+            } else {
+                format!("'{}'", w.replace('\'', r"'\''"))
+            }
+        };
+        self.argv.iter().map(quote).collect::<Vec<_>>().join(" ")
+    }
+}
+
 /// A run is three steps (one after another: [`super::Contender::run`]), so
 /// that only the program itself is inside the measured window.
 impl ExternalModel {
