@@ -153,6 +153,10 @@ struct ProcCpu {
     pid: u32,
     files: Vec<std::fs::File>,
     age: u32,
+    /// Samples between listings: [`RELIST_EVERY`] for concbench's own
+    /// processes (their threads are started once), 1 for an external
+    /// program's, whose threads come and go at any time.
+    relist_every: u32,
 }
 
 impl ProcCpu {
@@ -161,12 +165,20 @@ impl ProcCpu {
             pid,
             files: Vec::new(),
             age: RELIST_EVERY,
+            relist_every: RELIST_EVERY,
+        }
+    }
+
+    fn relisting(pid: u32) -> Self {
+        ProcCpu {
+            relist_every: 1,
+            ..Self::new(pid)
         }
     }
 
     fn read_s(&mut self) -> Option<f64> {
         use std::os::unix::fs::FileExt;
-        if self.age >= RELIST_EVERY {
+        if self.age >= self.relist_every {
             self.files = list_tids(self.pid)?
                 .into_iter()
                 .filter_map(|tid| {
@@ -194,7 +206,7 @@ impl ProcCpu {
         }
         if missing {
             // A thread ended: list again next time (its CPU is lost, as for any exited thread).
-            self.age = RELIST_EVERY;
+            self.age = self.relist_every;
         }
         Some(ns as f64 / 1e9)
     }
@@ -219,12 +231,15 @@ struct WorkerCpu {
 impl WorkerCpu {
     fn total_s(&mut self) -> f64 {
         let mut live = crate::sys::children::live();
-        // An external program's processes are its tree, not only its root.
+        // An external program's processes are its tree, not only its root;
+        // their threads are listed afresh at every sample.
+        let mut external = Vec::new();
         for root in crate::sys::children::externals() {
-            for pid in crate::sys::process::process_tree(root).into_iter().skip(1) {
-                if !live.contains(&pid) {
-                    live.push(pid);
-                }
+            external.extend(crate::sys::process::process_tree(root));
+        }
+        for &pid in &external {
+            if !live.contains(&pid) {
+                live.push(pid);
             }
         }
         let gone: Vec<u32> = self
@@ -237,10 +252,14 @@ impl WorkerCpu {
             self.finished_s += self.seen.remove(&pid).map(|(_, s)| s).unwrap_or(0.0);
         }
         for pid in live {
-            let entry = self
-                .seen
-                .entry(pid)
-                .or_insert_with(|| (ProcCpu::new(pid), 0.0));
+            let entry = self.seen.entry(pid).or_insert_with(|| {
+                let cpu = if external.contains(&pid) {
+                    ProcCpu::relisting(pid)
+                } else {
+                    ProcCpu::new(pid)
+                };
+                (cpu, 0.0)
+            });
             if let Some(s) = entry.0.read_s() {
                 entry.1 = s;
             }
