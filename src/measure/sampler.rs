@@ -225,7 +225,10 @@ fn list_tids(pid: u32) -> Option<Vec<u32>> {
 #[derive(Default)]
 struct WorkerCpu {
     seen: HashMap<u32, (ProcCpu, f64)>,
-    finished_s: f64,
+    /// Processes no longer seen, with the CPU they were last seen with. By
+    /// pid: one seen again (a process tree read while it changes can miss a
+    /// process for a sample) continues from its entry instead of counting twice.
+    finished: HashMap<u32, f64>,
 }
 
 impl WorkerCpu {
@@ -249,9 +252,12 @@ impl WorkerCpu {
             .copied()
             .collect();
         for pid in gone {
-            self.finished_s += self.seen.remove(&pid).map(|(_, s)| s).unwrap_or(0.0);
+            if let Some((_, s)) = self.seen.remove(&pid) {
+                self.finished.insert(pid, s);
+            }
         }
         for pid in live {
+            self.finished.remove(&pid);
             let entry = self.seen.entry(pid).or_insert_with(|| {
                 let cpu = if external.contains(&pid) {
                     ProcCpu::relisting(pid)
@@ -264,7 +270,7 @@ impl WorkerCpu {
                 entry.1 = s;
             }
         }
-        self.finished_s + self.seen.values().map(|(_, s)| s).sum::<f64>()
+        self.finished.values().sum::<f64>() + self.seen.values().map(|(_, s)| s).sum::<f64>()
     }
 }
 
