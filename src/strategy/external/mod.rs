@@ -2,7 +2,7 @@
 //! writes the plan to a file, starts the program with the server's URL and
 //! the plan in its environment, measures it from outside (wall time, the CPU
 //! of its whole waited-for process tree from `wait4`, the peak of its tree's
-//! summed RSS sampled every [`RSS_INTERVAL`]), then turns the results file it
+//! summed RSS sampled every 20 ms), then turns the results file it
 //! wrote into outcomes and holds them to the server's own count of requests
 //! per id (`GET /stats/ids`), so a program cannot report work it did not do.
 //!
