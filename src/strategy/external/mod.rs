@@ -67,11 +67,10 @@ impl ExternalModel {
         };
         self.argv.iter().map(quote).collect::<Vec<_>>().join(" ")
     }
-}
 
-/// A run is three steps (one after another: [`super::Contender::run`]), so
-/// that only the program itself is inside the measured window.
-impl ExternalModel {
+    // A run is three steps (one after another: `Contender::run`), so that
+    // only the program itself is inside the measured window.
+
     /// Before the measured window: the plan file written, in a directory of
     /// its own that goes when the returned [`Staged`] is dropped.
     pub fn prepare(&self, plan: &TaskPlan) -> anyhow::Result<Staged> {
