@@ -101,12 +101,12 @@ fn cpu_figures_agree_with_proc_within_5_percent_or_20ms() {
         assert_eq!(r.tasks_ok, 150, "{}", r.strategy);
         let start = readings
             .iter()
-            .find(|(e, _)| *e == Window::Start(kind))
+            .find(|(e, _)| *e == Window::Start(kind.into()))
             .unwrap()
             .1;
         let end = readings
             .iter()
-            .find(|(e, _)| *e == Window::End(kind))
+            .find(|(e, _)| *e == Window::End(kind.into()))
             .unwrap()
             .1;
         let reference = end - start;

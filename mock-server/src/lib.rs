@@ -5,8 +5,10 @@
 //! microseconds measured from the moment the request's head was read. The
 //! wait is precise below a millisecond (a timer thread of its own) and the server records how
 //! late every answer was. `GET /stats` reports counters, lateness and the
-//! server's own CPU ([`stats`]); `POST /stats/reset` starts a new lateness
-//! window; `GET /health` answers `ok`.
+//! server's own CPU ([`stats`]); `GET /stats/ids?below=N` says which ids
+//! `0..N` were requested other than exactly once ([`ids`]); `POST
+//! /stats/reset` starts a new lateness window and zeroes the id counts;
+//! `GET /health` answers `ok`.
 //!
 //! # Faults
 //! The server can misbehave on purpose ([`faults`]), as a default for every
@@ -71,6 +73,7 @@ pub mod cli;
 mod config;
 pub mod dist;
 pub mod faults;
+pub mod ids;
 pub mod payload;
 pub mod posts;
 pub mod rng;
@@ -84,5 +87,6 @@ pub mod units;
 pub use config::ServerConfig;
 pub use dist::LatencyDist;
 pub use faults::{Fault, Faults, Rate, RateLimit};
+pub use ids::IdsReport;
 pub use serve::{raise_fd_limit, serve, MockServer, ServerHandle};
 pub use stats::{FaultCounts, FaultStats, LatenessSummary, ServerStats};

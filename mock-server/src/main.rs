@@ -6,7 +6,9 @@ use clap::Parser;
 /// A mock HTTP API with deterministic payloads, precise latency and seeded faults.
 ///
 /// GET /work?id=N&latency_us=US&bytes=B&seed=S answers B deterministic bytes after US µs;
-/// GET /stats reports counters, faults, lateness and the server's CPU; GET /health answers ok.
+/// GET /stats reports counters, faults, lateness and the server's CPU; GET /stats/ids?below=N
+/// lists the ids 0..N requested zero times or more than once since the last reset (POST
+/// /stats/reset); GET /health answers ok.
 ///
 /// Faults (the flags below set every request's default) are drawn from each request's
 /// seed, id and attempt (attempt=0 first, 1, 2, ... on retries), so every client meets the

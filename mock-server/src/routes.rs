@@ -1,6 +1,6 @@
 //! Request routing and the handlers: `/work` (its query, the caps, the
-//! faults, the precise wait and the payload), `/stats`, `/stats/reset` and
-//! `/health`, and the answers for errors and the rate limit.
+//! faults, the precise wait and the payload), `/stats`, `/stats/ids`,
+//! `/stats/reset` and `/health`, and the answers for errors and the rate limit.
 
 use std::os::fd::RawFd;
 use std::sync::Arc;
@@ -53,16 +53,45 @@ pub(crate) async fn handle(
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             r
         }
+        (&Method::GET, "/stats/ids") => match parse_ids_query(req.uri().query().unwrap_or("")) {
+            Ok((from, below)) => {
+                let report = shared.ids.report(from, below);
+                let body = serde_json::to_vec(&report).expect("ids serialise");
+                let mut r = text(StatusCode::OK, body);
+                r.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                r
+            }
+            Err(msg) => text(StatusCode::BAD_REQUEST, msg + "\n"),
+        },
         (&Method::POST, "/stats/reset") => {
             shared.counters.reset();
+            shared.ids.reset();
             text(StatusCode::OK, "reset\n")
         }
         _ => text(
             StatusCode::NOT_FOUND,
-            "not found: try GET /work, /stats or /health\n",
+            "not found: try GET /work, /stats, /stats/ids?below=N or /health\n",
         ),
     };
     Ok(resp)
+}
+
+/// The `from=A&below=N` of `/stats/ids` (the ids `A..N` to report on; `from` defaults to 0).
+fn parse_ids_query(query: &str) -> Result<(u64, u64), String> {
+    let get = |key: &str| {
+        query
+            .split('&')
+            .find_map(|p| p.strip_prefix(key)?.strip_prefix('='))
+            .map(|v| {
+                v.parse::<u64>()
+                    .map_err(|_| format!("{key}={v} is not a whole number"))
+            })
+            .transpose()
+    };
+    let below = get("below")?
+        .ok_or_else(|| "below is required: /stats/ids?below=N[&from=A] (ids A..N)".to_string())?;
+    Ok((get("from")?.unwrap_or(0), below))
 }
 
 /// The parameters of one `/work` request.
@@ -138,6 +167,7 @@ async fn work(
         Ok(q) => q,
         Err(msg) => return bad(msg),
     };
+    shared.ids.record(q.id);
     let bytes = q.bytes.unwrap_or(cfg.default_bytes);
     if bytes > cfg.max_bytes {
         return bad(format!(

@@ -9,6 +9,7 @@ use tokio::sync::watch;
 
 use crate::config::ServerConfig;
 use crate::faults::RateLimiter;
+use crate::ids::IdCounts;
 use crate::rng::SplitMix64;
 use crate::stats::{Counters, CpuClock, ServerStats};
 use crate::timer::PreciseTimer;
@@ -17,6 +18,8 @@ use crate::timer::PreciseTimer;
 pub(crate) struct Shared {
     pub(crate) config: ServerConfig,
     pub(crate) counters: Counters,
+    /// Requests per task id since the last reset (`GET /stats/ids`).
+    pub(crate) ids: IdCounts,
     pub(crate) timer: PreciseTimer,
     /// Draws latencies for requests that carry none.
     pub(crate) default_rng: Mutex<SplitMix64>,
@@ -44,6 +47,7 @@ impl Shared {
             shutting_down: watch::Sender::new(false),
             config,
             counters: Counters::new(),
+            ids: IdCounts::new(),
             timer,
             tids,
             cpu: CpuClock::new(),

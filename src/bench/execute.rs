@@ -13,14 +13,14 @@ use crate::measure::machine::SystemSnapshot;
 use crate::measure::sampler::{Sampled, Sampler};
 use crate::measure::server::ServerControl;
 use crate::measure::{measure, Measured};
-use crate::strategy::{RunContext, StrategyKind, StrategyRun};
+use crate::strategy::{Contender, RunContext, StrategyRun};
 use crate::workload::{Bound, TaskPlan};
 
 /// Everything one measured strategy run produced, before any figure is
 /// derived from it.
 #[derive(Debug, Clone)]
 pub struct RawRun {
-    pub kind: StrategyKind,
+    pub kind: Contender,
     /// The strategy's most requests in flight at once: the C of its bound.
     pub in_flight: usize,
     pub bound: Bound,
@@ -43,7 +43,7 @@ pub struct RawRun {
 
 /// Runs strategy `kind` over `plan` once and measures it.
 pub(super) fn execute(
-    kind: StrategyKind,
+    kind: &Contender,
     plan: &TaskPlan,
     ctx: &RunContext,
     control: Option<&ServerControl>,
@@ -51,8 +51,7 @@ pub(super) fn execute(
     interval: Duration,
     observer: Option<&Observer>,
 ) -> anyhow::Result<RawRun> {
-    let strategy = kind.create();
-    let in_flight = strategy.in_flight_limit(ctx).max(1);
+    let in_flight = kind.in_flight_limit(ctx).max(1);
     let bound = plan.bound(in_flight, ctx.cores);
     let stats = || -> anyhow::Result<Option<(ServerStats, FaultStats)>> {
         control
@@ -65,21 +64,28 @@ pub(super) fn execute(
     let server_before = stats()?;
     let system_before = SystemSnapshot::read();
     if let Some(o) = observer {
-        o(Window::Start(kind));
+        o(Window::Start(kind.clone()));
     }
+    // An external program's plan file is written before the window, its
+    // results read after it: the window holds the program alone.
+    let mut staged = kind
+        .prepare(plan)
+        .with_context(|| format!("strategy {kind} could not run"))?;
     let ((run, sampled), measured) = measure(|| {
         let sampler = Sampler::start(interval, server_pid);
-        let run = strategy.run(plan, ctx);
+        let run = kind.launch(&mut staged, plan, ctx);
         (run, sampler.stop())
     });
     if let Some(o) = observer {
-        o(Window::End(kind));
+        o(Window::End(kind.clone()));
     }
     let system_after = SystemSnapshot::read();
-    let run = run.with_context(|| format!("strategy {kind} could not run"))?;
+    let run = kind
+        .settle(staged, run, plan, ctx)
+        .with_context(|| format!("strategy {kind} could not run"))?;
     let server_after = stats()?;
     Ok(RawRun {
-        kind,
+        kind: kind.clone(),
         in_flight,
         bound,
         bound_cores: ctx.cores,

@@ -34,7 +34,8 @@ use crate::report::stats as summary;
 use crate::report::{
     verdict, Meta, RepeatAuto, RepeatStop, RunReport, StrategyResult, WorkloadMeta, SCHEMA_VERSION,
 };
-use crate::strategy::{RunContext, StrategyKind, StrategyOptions};
+use crate::strategy::external::ExternalModel;
+use crate::strategy::{Contender, RunContext, StrategyKind, StrategyOptions};
 use crate::workload::{TaskPlan, Verify, Workload};
 
 /// Efficiency above this means the bound or the clock is wrong.
@@ -50,12 +51,12 @@ pub struct Target {
 }
 
 /// The edges of a strategy's measured window, for observers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Window {
     /// Right before the measured closure starts.
-    Start(StrategyKind),
+    Start(Contender),
     /// Right after it ends.
-    End(StrategyKind),
+    End(Contender),
 }
 
 /// Where a run is, for a progress display (drawn by the caller: this layer
@@ -69,7 +70,7 @@ pub enum Step {
     /// A strategy starts over `tasks` tasks: `round` says which (`round
     /// 1/3`, `warm-up 1/1`), `index` of `of` in this round.
     Starting {
-        kind: StrategyKind,
+        kind: Contender,
         round: String,
         index: usize,
         of: usize,
@@ -77,12 +78,12 @@ pub enum Step {
     },
     /// It ended.
     Finished {
-        kind: StrategyKind,
+        kind: Contender,
         wall_s: f64,
         efficiency: f64,
     },
     /// Ctrl-C cut it short.
-    Interrupted { kind: StrategyKind },
+    Interrupted { kind: Contender },
 }
 
 /// Told every [`Step`] of a run.
@@ -132,6 +133,8 @@ pub struct RunOptions {
     pub server_faults: String,
     /// Which CPU results to recompute and check.
     pub verify: Verify,
+    /// Programs run as models (`--external`), each a row after the models.
+    pub externals: Vec<ExternalModel>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -154,7 +157,7 @@ pub fn available_cores() -> usize {
         .unwrap_or(1)
 }
 
-/// Runs `kinds` over `workload` against `target`.
+/// Runs `kinds` (and `options.externals`) over `workload` against `target`.
 pub fn run_workload(
     workload: &Workload,
     kinds: &[StrategyKind],
@@ -164,6 +167,23 @@ pub fn run_workload(
     workload.validate()?;
     let endpoint = options.strategy.endpoint.clone();
     let user = options.strategy.user.clone();
+    if !options.externals.is_empty() {
+        // The contract: a mock server's /work (verified through its per-id
+        // counts), the hash kernel, and a closed loop (the plan file has no
+        // due times).
+        let clash = if endpoint.is_some() || user.is_some() {
+            Some("needs the mock server: it is verified through the server's per-id counts, which an endpoint with {id} or your own task does not have")
+        } else if workload.work != crate::task::WorkKind::Hash {
+            Some("programs do the hash kernel's work (the contract has no JSON work): leave out --work json")
+        } else if workload.arrival != crate::workload::Arrival::Closed {
+            Some("programs run a closed loop (the plan file has no due times): leave out --arrival")
+        } else {
+            None
+        };
+        if let Some(why) = clash {
+            return Err(crate::error::UsageError::new("--external", why).into());
+        }
+    }
     // A mock server is checked and read; a user's endpoint has no /stats,
     // so it is only checked to accept connections; a user's own task has
     // no server at all.
@@ -285,6 +305,16 @@ pub fn run_workload(
         verify: options.verify.name(),
         cpu_checked_fraction: plan.cpu_checked_fraction,
     };
+    let kinds: Vec<Contender> = kinds
+        .iter()
+        .map(|&k| Contender::Model(k))
+        .chain(
+            options
+                .externals
+                .iter()
+                .map(|e| Contender::External(Arc::new(e.clone()))),
+        )
+        .collect();
     let rounds_total = options.warmup + repeat;
     let mut rounds: Vec<Vec<StrategyResult>> = vec![Vec::new(); kinds.len()];
     let mut interrupted = false;
@@ -304,9 +334,9 @@ pub fn run_workload(
         let warm = round < options.warmup;
         let mut this_round: Vec<(usize, StrategyResult)> = Vec::with_capacity(kinds.len());
         for (index, &k) in order.iter().enumerate() {
-            let kind = kinds[k];
+            let kind = &kinds[k];
             step(Step::Starting {
-                kind,
+                kind: kind.clone(),
                 round: if warm {
                     format!("warm-up {}/{}", round + 1, options.warmup)
                 } else if auto.is_some() {
@@ -334,13 +364,13 @@ pub fn run_workload(
                 // Its tasks were cut short (or it could not even start, its
                 // workers stopped by the same signal): its figures would
                 // mislead. The rounds already finished are kept.
-                step(Step::Interrupted { kind });
+                step(Step::Interrupted { kind: kind.clone() });
                 interrupted = true;
                 break;
             }
             let row = row::build(&executed?, &plan);
             step(Step::Finished {
-                kind,
+                kind: kind.clone(),
                 wall_s: row.wall_s,
                 efficiency: row.efficiency,
             });

@@ -8,6 +8,7 @@ use super::execute::RawRun;
 use super::EFFICIENCY_LIMIT;
 use crate::measure::machine::Noise;
 use crate::report::{Checks, Percentiles, ServerSide, Status, StrategyResult};
+use crate::strategy::Contender;
 use crate::task::{TaskError, TaskOutcome};
 use crate::workload::TaskPlan;
 
@@ -29,7 +30,7 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
         system_before: sys_before,
         system_after: sys_after,
     } = raw;
-    let (kind, in_flight) = (*kind, *in_flight);
+    let in_flight = *in_flight;
     let verification = plan.verify(&run.outcomes);
     let wall_s = measured.wall_s;
     // A run cut short by its deadline (or Ctrl-C) did part of the plan: hold
@@ -157,6 +158,10 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
 
     StrategyResult {
         strategy: kind.name().to_string(),
+        external_command: match kind {
+            Contender::External(e) => Some(e.command_line()),
+            Contender::Model(_) => None,
+        },
         status: if verification.tasks_failed == 0 {
             Status::Ok
         } else {
@@ -327,7 +332,7 @@ mod tests {
     fn raw(plan: &TaskPlan, outcomes: Vec<TaskOutcome>, served_after: u64) -> RawRun {
         let wall_s = 0.05;
         RawRun {
-            kind: StrategyKind::ProcessPool,
+            kind: StrategyKind::ProcessPool.into(),
             in_flight: 4,
             bound: plan.bound(4, 2),
             bound_cores: 2,

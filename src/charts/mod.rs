@@ -13,7 +13,9 @@
 //!   plotters once, through its `ab_glyph` feature: no system font is needed,
 //!   nor fontconfig, which plotters' default `ttf` feature needs at run time.
 //! - Every strategy has one colour, the same in every chart
-//!   ([`strategy_colour`], by its position in [`StrategyKind::ALL`]).
+//!   ([`strategy_colour`], by its position in [`StrategyKind::ALL`]); a
+//!   program run as a model (`--external`) has its twin's colour, darker
+//!   (the model its name ends or starts with, e.g. `py-async`).
 //! - Titles carry the scenario and the workload; axes carry units; legends
 //!   sit outside the plot area.
 //! - Files are written atomically (a temporary file beside them, then a

@@ -24,11 +24,36 @@ pub(super) const MARK: RGBColor = RGBColor(0x11, 0x11, 0x11);
 const FONT: &str = "sans-serif";
 
 /// The colour of strategy `name` in every chart: its own, from the
-/// registry of models ([`crate::strategy::MODELS`]); an unknown name is grey.
+/// registry of models ([`crate::strategy::MODELS`]). Any other name is a
+/// program run as a model (`--external`): it gets its twin's colour,
+/// darkened, the twin being the longest model name it ends or starts with
+/// (`py-async-process-pool` is `async-process-pool`'s), so each program sits
+/// beside the Rust model it copies in a shade that says "external"; a name
+/// with no twin gets a darkened registry colour picked by its hash (stable).
 pub fn strategy_colour(name: &str) -> RGBColor {
-    name.parse::<StrategyKind>()
-        .map(|k| rgb(k.colour()))
-        .unwrap_or(UNKNOWN_COLOUR)
+    if let Ok(k) = name.parse::<StrategyKind>() {
+        return rgb(k.colour());
+    }
+    let twin = StrategyKind::ALL
+        .iter()
+        .filter(|k| name.ends_with(k.name()) || name.starts_with(k.name()))
+        .max_by_key(|k| k.name().len());
+    let k = twin.copied().unwrap_or_else(|| {
+        // FNV-1a: stable across runs and platforms.
+        let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+        });
+        StrategyKind::ALL[(h % StrategyKind::ALL.len() as u64) as usize]
+    });
+    darken(rgb(k.colour()), EXTERNAL_SHADE)
+}
+
+/// How much darker an external program's colour is than its twin's.
+const EXTERNAL_SHADE: f64 = 0.45;
+
+fn darken(c: RGBColor, amount: f64) -> RGBColor {
+    let mix = |v: u8| (v as f64 * (1.0 - amount)).round() as u8;
+    RGBColor(mix(c.0), mix(c.1), mix(c.2))
 }
 
 /// The first `n` strategies' colours, for a legend swatch that stands for
@@ -170,7 +195,33 @@ mod tests {
         // Stable: the same name always gets the same colour, fixed by the enum's order.
         assert_eq!(strategy_colour("sequential"), RGBColor(0x4E, 0x79, 0xA7));
         assert_eq!(strategy_colour("async"), strategy_colour("async"));
-        assert_eq!(strategy_colour("no-such-model"), UNKNOWN_COLOUR);
+        assert_eq!(
+            strategy_colour("no-such-model"),
+            strategy_colour("no-such-model")
+        );
+        assert_ne!(strategy_colour("no-such-model"), UNKNOWN_COLOUR);
+    }
+
+    #[test]
+    fn an_external_program_gets_its_twins_colour_darker() {
+        let twin = strategy_colour("async-process-pool");
+        let py = strategy_colour("py-async-process-pool");
+        assert_eq!(
+            py,
+            darken(twin, EXTERNAL_SHADE),
+            "the longest name it ends with"
+        );
+        assert_ne!(py, darken(strategy_colour("async"), EXTERNAL_SHADE));
+        assert_eq!(
+            strategy_colour("sequential-py"),
+            darken(strategy_colour("sequential"), EXTERNAL_SHADE)
+        );
+        for k in StrategyKind::ALL {
+            assert_ne!(
+                strategy_colour(&format!("py-{k}")),
+                strategy_colour(k.name())
+            );
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod arrival;
 mod clap_error;
 pub mod endpoint;
+pub mod external;
 pub mod html;
 pub mod parse;
 pub mod presets;
@@ -226,6 +227,8 @@ pub struct RunArgs {
     /// `mock-server` instead.
     #[command(flatten, next_help_heading = "Server faults")]
     pub faults: FaultArgs,
+    #[command(flatten)]
+    pub external: external::ExternalArgs,
     /// Replace a process-pool worker by a fresh process after it was sent N tasks, like
     /// Python's Pool(maxtasksperchild=N) (process-pool and process-pool-async).
     #[arg(long, value_name = "N", value_parser = parse_max_tasks_per_child)]

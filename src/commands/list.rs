@@ -15,6 +15,10 @@ pub fn list() {
     for k in StrategyKind::ALL {
         println!("  {:width$}  {}", k.name(), k.description());
     }
+    println!(
+        "  and any program of yours as a row: --external NAME='COMMAND ARGS…' (the README's \
+         \"Your own program as a model\"; Python ones in scripts/python/)"
+    );
     println!("\npresets (--preset):");
     for p in presets::all() {
         println!("  {:width$}  {}", p.name, p.description);

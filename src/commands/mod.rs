@@ -57,7 +57,13 @@ pub(super) fn resolve(args: &RunArgs) -> anyhow::Result<Resolved> {
     }
     let mut workload = args.workload();
     let mut kinds = args.strategies.0.clone();
-    let mut scenario = "custom".to_string();
+    // A scenario file without a preset names the run after itself.
+    let mut scenario = match &args.scenario {
+        Some(file) => file
+            .file_stem()
+            .map_or("custom".into(), |s| s.to_string_lossy().into_owned()),
+        None => "custom".to_string(),
+    };
     let mut preset_sweep = None;
     if let Some(name) = &args.preset {
         let p = presets::find(name).map_err(|e| UsageError::new("--preset", e))?;
@@ -105,6 +111,9 @@ pub(super) fn resolve(args: &RunArgs) -> anyhow::Result<Resolved> {
     workload.validate()?;
     args.endpoint
         .endpoint(args.target.as_deref(), |id| args.given(id))?;
+    args.external
+        .models()
+        .map_err(|e| UsageError::new("--external", e))?;
     Ok(Resolved {
         workload,
         kinds,
@@ -145,6 +154,7 @@ pub(super) fn options(args: &RunArgs, scenario: &str) -> RunOptions {
         scenario: Some(scenario.to_string()),
         server_faults: args.faults.server_args().join(" "),
         verify: args.verify,
+        externals: args.external.externals.clone(),
     }
 }
 

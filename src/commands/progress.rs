@@ -168,7 +168,7 @@ mod tests {
         let on_step = p.on_step();
         on_step(&Step::Calibrating);
         on_step(&Step::Starting {
-            kind: StrategyKind::Async,
+            kind: StrategyKind::Async.into(),
             round: "round 1/1".into(),
             index: 1,
             of: 2,
@@ -178,7 +178,7 @@ mod tests {
         assert_eq!(*p.shared.label.lock().unwrap(), "[round 1/1, 1/2] async");
         assert_eq!(p.bar.length(), Some(10));
         on_step(&Step::Finished {
-            kind: StrategyKind::Async,
+            kind: StrategyKind::Async.into(),
             wall_s: 0.5,
             efficiency: 0.9,
         });

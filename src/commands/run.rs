@@ -73,7 +73,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             "{}: {} of {} strategies finished ({}); their results are {}.",
             crate::colour::interrupted(),
             names.len(),
-            resolved.kinds.len(),
+            resolved.kinds.len() + args.external.externals.len(),
             names.join(", "),
             match &args.out {
                 Some(p) => format!("in {}", p.display()),

@@ -94,7 +94,8 @@ pub(super) fn run_sweep(
     let (_server, target) = target(args)?;
     let total_cells = grid(&params).len();
     let rounds = (args.repeat.max_rounds(&args.repeat_caps) + args.warmup) as u64;
-    let bar = ProgressBar::new(total_cells as u64 * resolved.kinds.len() as u64 * rounds);
+    let rows = (resolved.kinds.len() + args.external.externals.len()) as u64;
+    let bar = ProgressBar::new(total_cells as u64 * rows * rounds);
     if std::io::stderr().is_terminal() {
         bar.set_style(
             ProgressStyle::with_template(

@@ -2,7 +2,8 @@
 //! (in cores) at a fixed interval while a strategy runs, for the charts.
 //!
 //! - Client: this process (`CLOCK_PROCESS_CPUTIME_ID`, every thread, ns) plus
-//!   every live worker process (registered by [`crate::worker`]), each read as
+//!   every live worker process (registered by [`crate::worker`]) and every
+//!   process of a live external program's tree (`--external`), each read as
 //!   the sum of its threads' `/proc/<pid>/task/<tid>/schedstat` (ns). A worker
 //!   that exits keeps the CPU it was last seen with, so the series never dips.
 //! - Server: the same `schedstat` sum for the server's process, when it is
@@ -152,6 +153,10 @@ struct ProcCpu {
     pid: u32,
     files: Vec<std::fs::File>,
     age: u32,
+    /// Samples between listings: [`RELIST_EVERY`] for concbench's own
+    /// processes (their threads are started once), 1 for an external
+    /// program's, whose threads come and go at any time.
+    relist_every: u32,
 }
 
 impl ProcCpu {
@@ -160,12 +165,20 @@ impl ProcCpu {
             pid,
             files: Vec::new(),
             age: RELIST_EVERY,
+            relist_every: RELIST_EVERY,
+        }
+    }
+
+    fn relisting(pid: u32) -> Self {
+        ProcCpu {
+            relist_every: 1,
+            ..Self::new(pid)
         }
     }
 
     fn read_s(&mut self) -> Option<f64> {
         use std::os::unix::fs::FileExt;
-        if self.age >= RELIST_EVERY {
+        if self.age >= self.relist_every {
             self.files = list_tids(self.pid)?
                 .into_iter()
                 .filter_map(|tid| {
@@ -193,7 +206,7 @@ impl ProcCpu {
         }
         if missing {
             // A thread ended: list again next time (its CPU is lost, as for any exited thread).
-            self.age = RELIST_EVERY;
+            self.age = self.relist_every;
         }
         Some(ns as f64 / 1e9)
     }
@@ -212,12 +225,26 @@ fn list_tids(pid: u32) -> Option<Vec<u32>> {
 #[derive(Default)]
 struct WorkerCpu {
     seen: HashMap<u32, (ProcCpu, f64)>,
-    finished_s: f64,
+    /// Processes no longer seen, with the CPU they were last seen with. By
+    /// pid: one seen again (a process tree read while it changes can miss a
+    /// process for a sample) continues from its entry instead of counting twice.
+    finished: HashMap<u32, f64>,
 }
 
 impl WorkerCpu {
     fn total_s(&mut self) -> f64 {
-        let live = crate::sys::children::live();
+        let mut live = crate::sys::children::live();
+        // An external program's processes are its tree, not only its root;
+        // their threads are listed afresh at every sample.
+        let mut external = Vec::new();
+        for root in crate::sys::children::externals() {
+            external.extend(crate::sys::process::process_tree(root));
+        }
+        for &pid in &external {
+            if !live.contains(&pid) {
+                live.push(pid);
+            }
+        }
         let gone: Vec<u32> = self
             .seen
             .keys()
@@ -225,18 +252,25 @@ impl WorkerCpu {
             .copied()
             .collect();
         for pid in gone {
-            self.finished_s += self.seen.remove(&pid).map(|(_, s)| s).unwrap_or(0.0);
+            if let Some((_, s)) = self.seen.remove(&pid) {
+                self.finished.insert(pid, s);
+            }
         }
         for pid in live {
-            let entry = self
-                .seen
-                .entry(pid)
-                .or_insert_with(|| (ProcCpu::new(pid), 0.0));
+            self.finished.remove(&pid);
+            let entry = self.seen.entry(pid).or_insert_with(|| {
+                let cpu = if external.contains(&pid) {
+                    ProcCpu::relisting(pid)
+                } else {
+                    ProcCpu::new(pid)
+                };
+                (cpu, 0.0)
+            });
             if let Some(s) = entry.0.read_s() {
                 entry.1 = s;
             }
         }
-        self.finished_s + self.seen.values().map(|(_, s)| s).sum::<f64>()
+        self.finished.values().sum::<f64>() + self.seen.values().map(|(_, s)| s).sum::<f64>()
     }
 }
 

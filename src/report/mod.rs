@@ -256,6 +256,10 @@ pub struct ServerSide {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StrategyResult {
     pub strategy: String,
+    /// The command of a program run as a model (`--external`), quoted as a
+    /// shell would need it; absent for the built-in models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_command: Option<String>,
     /// `ok` when every task verified, `failed` otherwise.
     #[schemars(with = "String")]
     pub status: Status,

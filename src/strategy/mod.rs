@@ -13,12 +13,17 @@
 //! Adding a model: one file here with its `mod` line, and one row in the
 //! `models!` table below (kind, name, type, colour). Nothing else changes:
 //! `list`, `--strategies`, the reports and the charts all read the registry.
+//!
+//! A program given with `--external` ([`external`]) is not in the registry
+//! (its name is the user's): the bench runs [`Contender`]s, a registered
+//! model or an external program, each one row.
 
 mod async_process_pool;
 mod async_rayon;
 mod async_single;
 mod async_tokio;
 mod context;
+pub mod external;
 mod offload;
 mod pool_dispatch;
 mod process_per_task;
@@ -175,6 +180,100 @@ impl FromStr for StrategyKind {
                     names.join(", ")
                 )
             })
+    }
+}
+
+/// What runs as one row of a report: a registered model, or a program given
+/// with `--external` (its name is not a [`StrategyKind`], so it cannot be one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Contender {
+    Model(StrategyKind),
+    External(std::sync::Arc<external::ExternalModel>),
+}
+
+impl Contender {
+    /// The row's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Contender::Model(k) => k.name(),
+            Contender::External(e) => &e.name,
+        }
+    }
+
+    /// Most requests in flight at once: the C of the bound (an external
+    /// program is told C and trusted to keep to it; the server's
+    /// `max_in_flight` shows whether it did).
+    pub fn in_flight_limit(&self, ctx: &RunContext) -> usize {
+        match self {
+            Contender::Model(k) => k.create().in_flight_limit(ctx),
+            Contender::External(_) => ctx.concurrency,
+        }
+    }
+
+    /// Runs every task of `plan` once.
+    pub fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
+        let mut staged = self.prepare(plan)?;
+        let run = self.launch(&mut staged, plan, ctx);
+        self.settle(staged, run, plan, ctx)
+    }
+
+    /// What comes before the measured window (an external program's plan
+    /// file); nothing for a model.
+    pub fn prepare(&self, plan: &TaskPlan) -> anyhow::Result<Staged> {
+        Ok(match self {
+            Contender::Model(_) => Staged::Model,
+            Contender::External(e) => Staged::External(e.prepare(plan)?),
+        })
+    }
+
+    /// The measured window: the whole run of a model, an external program
+    /// from its start to its end.
+    pub fn launch(
+        &self,
+        staged: &mut Staged,
+        plan: &TaskPlan,
+        ctx: &RunContext,
+    ) -> anyhow::Result<StrategyRun> {
+        match (self, staged) {
+            (Contender::External(e), Staged::External(s)) => Ok(e.launch(s, ctx)),
+            (Contender::Model(k), _) => k.create().run(plan, ctx),
+            (Contender::External(_), Staged::Model) => {
+                anyhow::bail!("an external program launched without its plan file")
+            }
+        }
+    }
+
+    /// What comes after the measured window (an external program's results
+    /// read and held to the server's counts); nothing for a model.
+    pub fn settle(
+        &self,
+        staged: Staged,
+        run: anyhow::Result<StrategyRun>,
+        plan: &TaskPlan,
+        ctx: &RunContext,
+    ) -> anyhow::Result<StrategyRun> {
+        match (self, staged) {
+            (Contender::External(e), Staged::External(s)) => e.settle(s, run?, plan, ctx),
+            _ => run,
+        }
+    }
+}
+
+/// A [`Contender`]'s run between its steps.
+pub enum Staged {
+    Model,
+    External(external::Staged),
+}
+
+impl From<StrategyKind> for Contender {
+    fn from(k: StrategyKind) -> Self {
+        Contender::Model(k)
+    }
+}
+
+impl fmt::Display for Contender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -13,17 +13,34 @@ pub enum Role {
     Worker,
     /// The embedded mock server: its CPU is the server's.
     Server,
+    /// A program run as a model (`--external`), leader of its own process
+    /// group: its CPU is the client's, like a worker's, and signals go to
+    /// its whole group (the processes it started too).
+    External,
 }
 
 /// Children started and not yet reaped.
 static LIVE: Mutex<Vec<(u32, Role)>> = Mutex::new(Vec::new());
 
-/// Pids of every worker process started and not yet reaped.
+/// Pids of every worker process (and external program) started and not yet reaped.
 pub fn live() -> Vec<u32> {
     LIVE.lock()
         .map(|v| {
             v.iter()
-                .filter(|(_, r)| *r == Role::Worker)
+                .filter(|(_, r)| *r != Role::Server)
+                .map(|(p, _)| *p)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Pids of every external program started and not yet reaped (the roots
+/// of their process trees).
+pub fn externals() -> Vec<u32> {
+    LIVE.lock()
+        .map(|v| {
+            v.iter()
+                .filter(|(_, r)| *r == Role::External)
                 .map(|(p, _)| *p)
                 .collect()
         })
@@ -49,12 +66,31 @@ pub fn unregister(pid: u32) {
     }
 }
 
-/// Sends `signal` to every live worker.
+/// The pid to signal for each live child of `roles`: an external program's
+/// is its process group (negative), as a terminal's Ctrl-C would be.
+fn targets(roles: &[Role]) -> Vec<i32> {
+    LIVE.lock()
+        .map(|v| {
+            v.iter()
+                .filter(|(_, r)| roles.contains(r))
+                .map(|&(p, r)| {
+                    if r == Role::External {
+                        -(p as i32)
+                    } else {
+                        p as i32
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Sends `signal` to every live worker and external program (its whole group).
 pub fn signal_all(signal: libc::c_int) {
-    for pid in live() {
-        // SAFETY: kill only sends a signal to a child we started and have not
-        // reaped; a stale pid at worst gets a signal it was going to get anyway.
-        unsafe { libc::kill(pid as i32, signal) };
+    for target in targets(&[Role::Worker, Role::External]) {
+        // SAFETY: kill only sends a signal to a child (or group) we started and
+        // have not reaped; a stale pid at worst gets a signal it was going to get anyway.
+        unsafe { libc::kill(target, signal) };
     }
 }
 
@@ -66,9 +102,9 @@ pub fn kill_and_reap_all() {
         .lock()
         .map(|v| v.iter().map(|(p, _)| *p).collect())
         .unwrap_or_default();
-    for &pid in &all {
+    for target in targets(&[Role::Worker, Role::External, Role::Server]) {
         // SAFETY: as in `signal_all`.
-        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        unsafe { libc::kill(target, libc::SIGKILL) };
     }
     for pid in all {
         let mut status = 0;

@@ -79,3 +79,41 @@ pub fn reap(pid: u32, block: bool) -> std::io::Result<Option<Reaped>> {
         })),
     }
 }
+
+/// Pids of `root` and every process below it (children, their children, ...),
+/// from `/proc/<pid>/task/<tid>/children`; `root` alone where that file is
+/// missing. Bounded: a process tree is finite and each pid is visited once.
+pub fn process_tree(root: u32) -> Vec<u32> {
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let pid = tree[i];
+        i += 1;
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let Ok(list) = std::fs::read_to_string(task.path().join("children")) else {
+                continue;
+            };
+            for child in list.split_whitespace().filter_map(|c| c.parse().ok()) {
+                if !tree.contains(&child) {
+                    tree.push(child);
+                }
+            }
+        }
+    }
+    tree
+}
+
+/// Resident set of process `pid` now, in bytes (`/proc/<pid>/statm`); `None` once it is gone.
+pub fn rss_bytes(pid: u32) -> Option<u64> {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf only reads a system constant.
+    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        p if p > 0 => p as u64,
+        _ => 4096,
+    };
+    Some(pages * page)
+}

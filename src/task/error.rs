@@ -50,6 +50,25 @@ pub enum TaskError {
     /// A user's task's `verify` refused its result.
     #[error("{0}")]
     Verify(String),
+    /// A program run as a model (`--external`) did not do this task as the
+    /// contract asks; the cause says which way, the string the details.
+    #[error("{1}")]
+    External(ExternalCause, String),
+}
+
+/// How an external program failed a task (`--external`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExternalCause {
+    /// It could not be started, exited non-zero, was killed or ran past its time.
+    Program,
+    /// Its results file has no line for the task.
+    NoResult,
+    /// Its results file has a line for the task that cannot be read.
+    BadResult,
+    /// The server never received the task's request.
+    NotRequested,
+    /// The server received the task's request more than once.
+    RequestedAgain,
 }
 
 impl TaskError {
@@ -74,6 +93,13 @@ impl TaskError {
             TaskError::Check(_) => "check",
             TaskError::User(_) => "task",
             TaskError::Verify(_) => "verify",
+            TaskError::External(c, _) => match c {
+                ExternalCause::Program => "external_program",
+                ExternalCause::NoResult => "external_no_result",
+                ExternalCause::BadResult => "external_bad_result",
+                ExternalCause::NotRequested => "external_not_requested",
+                ExternalCause::RequestedAgain => "external_requested_again",
+            },
         }
     }
 
@@ -102,6 +128,7 @@ impl TaskError {
             | TaskError::Check(_)
             | TaskError::User(_)
             | TaskError::Verify(_) => false,
+            TaskError::External(..) => false,
         }
     }
 }

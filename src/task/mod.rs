@@ -16,7 +16,7 @@ pub mod work;
 use mock_server::payload;
 use serde::{Deserialize, Serialize};
 
-pub use error::TaskError;
+pub use error::{ExternalCause, TaskError};
 pub use user::{UserTask, UserTaskRef};
 pub use work::{Completer, WorkKind, WORKS};
 

@@ -22,6 +22,7 @@ mod check;
 mod cli;
 mod client;
 mod endpoint;
+mod external;
 mod faults;
 mod first_run;
 mod html;

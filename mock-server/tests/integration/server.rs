@@ -591,3 +591,38 @@ fn the_servers_cpu_is_reported_to_below_a_clock_tick() {
         "{total_ms} ms of server CPU is a whole number of 10 ms ticks"
     );
 }
+
+#[test]
+fn stats_ids_lists_the_ids_requested_other_than_once_and_reset_zeroes_them() {
+    let server = start(ServerConfig::default());
+    let agent = agent();
+    for id in [0, 2, 2, 9] {
+        let r = get(
+            &agent,
+            &format!("{}/work?id={id}&latency_us=0&bytes=8", server.url()),
+        );
+        assert_eq!(r.status, 200);
+    }
+    let ids = |query: &str| -> mock_server::IdsReport {
+        let r = get(&agent, &format!("{}/stats/ids{query}", server.url()));
+        assert_eq!(r.status, 200, "{}", r.text());
+        serde_json::from_str(&r.text()).unwrap()
+    };
+    let r = ids("?below=4");
+    assert_eq!(r.once, 1);
+    assert_eq!(r.not_once, vec![(1, 0), (2, 2), (3, 0)]);
+    assert_eq!((r.not_once_total, r.outside), (3, 1));
+    assert_eq!(ids("?from=2&below=4").not_once, vec![(2, 2), (3, 0)]);
+    let bad = get(&agent, &format!("{}/stats/ids", server.url()));
+    assert_eq!(bad.status, 400);
+    assert!(bad.text().contains("below is required"), "{}", bad.text());
+    assert_eq!(
+        post(&agent, &format!("{}/stats/reset", server.url())).status,
+        200
+    );
+    assert_eq!(
+        ids("?below=4").not_once_total,
+        4,
+        "reset zeroes every count"
+    );
+}
