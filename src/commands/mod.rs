@@ -4,6 +4,8 @@
 //! codes decided. The only layer that prints.
 
 mod check;
+mod compare;
+mod gate;
 mod list;
 mod progress;
 mod report;
@@ -14,6 +16,7 @@ mod sweep;
 use std::process::ExitCode;
 
 pub use check::check;
+pub use compare::compare;
 pub use list::list;
 pub use report::{report, write_report};
 pub use run::run;

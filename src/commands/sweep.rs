@@ -8,14 +8,14 @@ use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{options, resolve, target, verdict, Resolved};
+use super::{gate, options, resolve, target, verdict, Resolved};
 use crate::bench::sweep::{grid, run_sweep as run_cells, Sweep, SweepParam};
 use crate::bench::Window;
 use crate::cli::{RunArgs, SweepArgs};
 use crate::error::UsageError;
 use crate::interrupt;
 use crate::report::file;
-use crate::report::{Format, RunReport};
+use crate::report::{Format, ResultsFile, RunReport};
 
 /// `concbench sweep`.
 pub fn sweep(args: &SweepArgs) -> anyhow::Result<ExitCode> {
@@ -82,6 +82,7 @@ pub(super) fn run_sweep(
         .into());
     }
     let csv_out = out.with_extension("csv");
+    let baseline = gate::baseline(&args.gate)?;
     let (_server, target) = target(args)?;
     let total_cells = grid(&params).len();
     let rounds = (args.repeat.max(1) + args.warmup) as u64;
@@ -158,6 +159,19 @@ pub(super) fn run_sweep(
         out.display(),
         csv_out.display()
     );
+    let results = ResultsFile::Sweep(report);
+    if let Some(b) = &baseline {
+        gate::same_plan(b, &results)?;
+    }
+    let held = gate::after(
+        &args.gate,
+        &results,
+        baseline.as_ref(),
+        args.format == Format::Table,
+    )?;
+    let ResultsFile::Sweep(report) = results else {
+        unreachable!("a sweep")
+    };
     let reports: Vec<RunReport> = report.cells.into_iter().map(|c| c.report).collect();
-    Ok(verdict(&reports))
+    Ok(gate::exit_code(verdict(&reports), held))
 }

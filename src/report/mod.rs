@@ -7,6 +7,7 @@
 //! JSON is the product's contract: field names here are what scripts, the CI
 //! gate and the charts read. Add fields; never rename or remove one.
 
+pub mod baselines;
 pub mod compare;
 pub mod export;
 pub mod figure;

@@ -400,7 +400,11 @@ pub fn render(outcomes: &[Outcome], thresholds: &[Threshold], symbols: bool) -> 
         );
     }
     let failed = outcomes.iter().filter(|o| !o.passed).count();
-    s += &format!("{} of {} threshold checks failed\n", failed, outcomes.len());
+    s += &if failed == 0 {
+        format!("all {} threshold checks held\n", outcomes.len())
+    } else {
+        format!("{failed} of {} threshold checks failed\n", outcomes.len())
+    };
     s
 }
 
