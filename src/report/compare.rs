@@ -1,8 +1,8 @@
 //! `concbench compare OLD NEW` without the printing: two results files of
 //! one plan, per strategy and figure the old and new medians, the change,
-//! the 95% interval of new/old ([`stats::ratio_ci`], the one noise rule) and
-//! a verdict (worse, better, within noise, or untested with one round a
-//! side); refused, with one line naming what differs, for files of
+//! the 95% interval of new/old ([`stats::ratio_ci`], the one noise rule, with
+//! criterion's 1% noise threshold on top: [`NOISE_FLOOR`]) and a verdict
+//! (worse, better, within noise, or untested with one round a side); refused, with one line naming what differs, for files of
 //! different plans. Rendered as a table, Markdown or JSON.
 //!
 //! A plan is what the client was asked to do: the workload (tasks, latency,
@@ -37,6 +37,22 @@ pub const COMPARED: [Figure; 9] = [
 /// calibrates the kernel anew.
 const CPU_CALIBRATION_SLACK: f64 = 0.25;
 
+/// A change counts only when the whole 95% interval of new/old lies beyond
+/// ±1% (criterion's noise threshold, on top of the interval): runs made one
+/// after the other on a shared machine drift by a few tenths of a percent,
+/// which rounds measured back to back cannot show.
+pub const NOISE_FLOOR: f64 = 0.01;
+
+/// How NEW's figure differs from OLD's, from the interval of new/old.
+fn difference_of_new(ci95: Option<(f64, f64)>) -> Difference {
+    match ci95 {
+        None => Difference::Untested,
+        Some((lo, _)) if lo > 1.0 + NOISE_FLOOR => Difference::Larger,
+        Some((_, hi)) if hi < 1.0 - NOISE_FLOOR => Difference::Smaller,
+        Some(_) => Difference::Tied,
+    }
+}
+
 /// Output formats of `compare --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CompareFormat {
@@ -53,7 +69,7 @@ pub enum Verdict {
     Worse,
     /// Beyond noise, the better way.
     Better,
-    /// The interval of new/old includes 1.
+    /// The interval of new/old reaches within 1% of 1 ([`NOISE_FLOOR`]).
     WithinNoise,
     /// One round on a side: no interval, so noise cannot be told from a change.
     Untested,
@@ -231,13 +247,7 @@ pub fn compare_runs(old: &RunReport, new: &RunReport, cell: Option<&str>) -> Vec
                 (if ma == mb { 1.0 } else { f64::NAN }, None, d)
             } else {
                 let r = ratio_ci(&a, &b, 0x5eed ^ i as u64);
-                // ratio_ci speaks of `a` (OLD); the table speaks of NEW.
-                let d = match r.difference() {
-                    Difference::Smaller => Difference::Larger,
-                    Difference::Larger => Difference::Smaller,
-                    other => other,
-                };
-                (r.ratio, r.ci95, d)
+                (r.ratio, r.ci95, difference_of_new(r.ci95))
             };
             let verdict = match (difference, fig.better()) {
                 (Difference::Tied, _) => Verdict::WithinNoise,

@@ -22,6 +22,7 @@ mod cli;
 mod client;
 mod faults;
 mod first_run;
+mod gate;
 mod panics;
 mod parsing_properties;
 mod processes;
