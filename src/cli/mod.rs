@@ -6,6 +6,7 @@ pub mod gate;
 pub mod parse;
 pub mod presets;
 pub mod scenario;
+pub mod suite;
 
 pub use clap_error::{report_clap_error, report_clap_error_for};
 pub use gate::{CompareArgs, GateArgs};
