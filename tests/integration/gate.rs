@@ -380,3 +380,75 @@ fn a_server_ten_percent_slower_is_worse_beyond_noise_and_the_same_plan_is_not() 
         "{line}"
     );
 }
+
+/// The workflow for a user's repository, parsed as GitHub parses YAML.
+fn workflow() -> serde_norway::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/github/concbench-gate.yml");
+    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).expect("valid YAML")
+}
+
+#[test]
+fn the_ready_workflow_runs_a_scenario_with_thresholds_and_keeps_the_report() {
+    let w = workflow();
+    let on = &w["on"];
+    assert!(
+        !on["push"].is_string() && on.get("pull_request").is_some(),
+        "{on:?}"
+    );
+    let steps = w["jobs"]["gate"]["steps"].as_sequence().expect("steps");
+    let run_of = |needle: &str| -> String {
+        steps
+            .iter()
+            .filter_map(|s| s["run"].as_str())
+            .find(|r| r.contains(needle))
+            .unwrap_or_else(|| panic!("no step runs {needle}"))
+            .to_string()
+    };
+    assert!(run_of("cargo install").contains("--locked"));
+    let gate = run_of("--scenario");
+    for word in [
+        "--baseline main",
+        "--fail-if",
+        "--save-baseline",
+        "pipefail",
+    ] {
+        assert!(gate.contains(word), "{word}: {gate}");
+    }
+    assert!(run_of("concbench report").contains("concbench compare"));
+    let upload = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/upload-artifact@"))
+        })
+        .expect("an upload step");
+    assert_eq!(upload["if"].as_str(), Some("always()"));
+    assert_eq!(upload["with"]["path"].as_str(), Some("concbench-out/"));
+    // What it hands concbench is concbench's: the flags parse, the thresholds too.
+    let env = &w["env"];
+    assert_eq!(
+        env["CONCBENCH_BASELINE_DIR"].as_str(),
+        Some(".concbench/baselines")
+    );
+    let relative = env["RELATIVE_FAIL_IF"].as_str().unwrap();
+    let mut argv = vec![
+        "concbench",
+        "run",
+        "--scenario",
+        "s.toml",
+        "--out",
+        "r.json",
+    ];
+    argv.extend(["--baseline", "main", "--save-baseline", "next"]);
+    for t in relative.split_whitespace() {
+        argv.extend(["--fail-if", t]);
+        assert!(
+            concbench::report::threshold::parse(t)
+                .unwrap()
+                .is_relative(),
+            "{t}"
+        );
+    }
+    concbench::cli::parse_from(argv).expect("the workflow's flags are concbench's");
+}
