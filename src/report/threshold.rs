@@ -140,13 +140,11 @@ pub fn parse(expr: &str) -> Result<Threshold, ThresholdError> {
             "expected a strategy name or `*`, e.g. 'async.latency.p99<50ms'".into(),
         ));
     }
-    // SELECTOR: up to the first dot.
-    let dot = expr[start..].find('.').map(|i| start + i);
-    let sel_end = dot.unwrap_or_else(|| {
-        expr[start..]
-            .find(|c: char| "<>=".contains(c))
-            .map_or(expr.len(), |i| start + i)
-    });
+    // SELECTOR: up to the first dot (or an operator, when the dot is missing).
+    let sel_end = expr[start..]
+        .find(|c: char| ".<>=!".contains(c))
+        .map_or(expr.len(), |i| start + i);
+    let dot = (expr[sel_end..].starts_with('.')).then_some(sel_end);
     let sel = expr[start..sel_end].trim_end();
     let selector = if sel == "*" {
         Selector::Every
@@ -159,7 +157,7 @@ pub fn parse(expr: &str) -> Result<Threshold, ThresholdError> {
             }
         }
     };
-    let Some(dot) = dot.filter(|&d| d == sel_end) else {
+    let Some(dot) = dot else {
         return Err(fail(
             sel_end,
             format!("expected `.` and a figure after `{sel}`, e.g. '{sel}.wall_s<2s'"),
@@ -465,6 +463,13 @@ mod tests {
         assert_eq!(e.column(), 13);
         let e = err("async");
         assert!(e.expected.contains("expected `.`"), "{e}");
+        let e = err("async<1.5");
+        assert_eq!(e.column(), 6);
+        assert!(
+            e.expected
+                .contains("expected `.` and a figure after `async`"),
+            "{e}"
+        );
         let e = err("async.efficiency>0.8y");
         assert!(e.expected.contains("number such as 0.8"), "{e}");
         assert_eq!(
