@@ -42,6 +42,9 @@ pub fn suite_of(text: &str, file: &str, scale: f64) -> Result<Vec<SuiteScenario>
 mod tests {
     use super::*;
     use crate::bench::check::load_baseline;
+    use crate::strategy::StrategyKind::{self, *};
+    use crate::workload::{CpuWork, Workload};
+    use std::time::Duration;
 
     #[test]
     fn the_suite_watches_exactly_the_figures_of_the_committed_baseline() {
@@ -66,7 +69,27 @@ mod tests {
         }
         let names: Vec<&str> = suite.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["io", "cpu", "mixed"]);
-        assert_eq!(suite[0].workload.tasks, 400);
+        // The same scenarios as when the suite was written in Rust.
+        let w = |tasks, latency_ms, cpu_ms| Workload {
+            tasks,
+            latency: mock_server::LatencyDist::Fixed(Duration::from_millis(latency_ms)),
+            bytes: 16 * 1024,
+            cpu: CpuWork::Time(Duration::from_millis(cpu_ms)),
+            concurrency: 50,
+            seed: 7,
+        };
+        let got: Vec<(&Workload, &[StrategyKind])> = suite
+            .iter()
+            .map(|s| (&s.workload, s.kinds.as_slice()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (&w(400, 20, 0), &[Async, ThreadPool][..]),
+                (&w(200, 0, 2), &[Sequential, Rayon, ProcessPool][..]),
+                (&w(100, 10, 1), &[Sequential, AsyncRayon][..]),
+            ]
+        );
         assert_eq!(check_suite(0.1).unwrap()[2].workload.tasks, 10);
     }
 
