@@ -44,6 +44,9 @@ pub mod exit {
     pub const FAILED: u8 = 1;
     /// Bad input (flags, values, target): nothing was run.
     pub const USAGE: u8 = 2;
+    /// Every task verified, but a threshold (`--fail-if`) did not hold: the
+    /// code k6 gives a failed threshold, apart from a failed task's and bad input's.
+    pub const THRESHOLD: u8 = 99;
     /// Stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it);
     /// whatever finished was kept.
     pub const INTERRUPTED: u8 = 130;

@@ -112,6 +112,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sweep(args) => commands::sweep(&args),
         Command::Report(args) => commands::report(&args),
         Command::Check(args) => commands::check(&args),
+        Command::Compare(args) => commands::compare(&args),
         Command::List => {
             commands::list();
             Ok(ExitCode::SUCCESS)

@@ -1,4 +1,6 @@
-//! The performance gate: `concbench check --baseline FILE`.
+//! The performance gate: `concbench check --baseline FILE`. Its suite is a
+//! scenario file of sections with relative thresholds (`scenarios/check-suite.toml`,
+//! built in by `cli::suite`); this runs it and holds it against the baseline.
 //!
 //! Absolute times drift by tens of percent between runs on shared 2-core
 //! machines, so the gate watches figures that stay put: efficiency against
@@ -10,29 +12,25 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::bench::{self, RunOptions, Target};
 use crate::error::UsageError;
-use crate::report::{RunReport, StrategyResult};
-use crate::strategy::StrategyKind::{self, *};
+use crate::report::figure::Figure;
+use crate::report::threshold::{Limit, Op, Selector, Threshold};
+use crate::report::RunReport;
+use crate::strategy::StrategyKind;
 use crate::strategy::StrategyOptions;
 use crate::sys::fs::write_atomically;
-use crate::workload::{CpuWork, Workload};
+use crate::workload::Workload;
 
 /// Version of the baseline file layout.
 pub const BASELINE_VERSION: u32 = 1;
 
-/// Which way is better for a metric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Better {
-    Higher,
-    Lower,
-}
+/// Which way is better for a metric (the baseline file spells it `higher` or `lower`).
+pub use crate::report::figure::Better;
 
 /// One watched figure in a baseline.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -66,141 +64,94 @@ pub struct Verdict {
     pub regressed: bool,
 }
 
-/// A figure the gate watches on one strategy's row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Figure {
-    /// Against the bound: machine speed cancels out.
-    Efficiency,
-    /// Against sequential in the same round.
-    SpeedupVsSequential,
-    /// Client CPU per request in CPU-kernel units calibrated in the same
-    /// run: machine speed cancels out.
-    CpuPerRequestUnits,
+/// One scenario of the suite: a workload, the strategies it runs, and the
+/// figures it watches, as thresholds relative to the baseline
+/// (`async.efficiency>=0.88x`: higher is better, 12% tolerated).
+#[derive(Debug, Clone)]
+pub struct SuiteScenario {
+    /// The section's name, the first word of its metrics (`io.async.efficiency`).
+    pub name: String,
+    pub workload: Workload,
+    pub kinds: Vec<StrategyKind>,
+    pub thresholds: Vec<Threshold>,
 }
 
-impl Figure {
-    /// Its name in the metric (`io.async.efficiency`).
-    fn name(self) -> &'static str {
-        match self {
-            Figure::Efficiency => "efficiency",
-            Figure::SpeedupVsSequential => "speedup_vs_sequential",
-            Figure::CpuPerRequestUnits => "cpu_per_request_units",
-        }
-    }
-
-    /// Which way is better.
-    fn better(self) -> Better {
-        match self {
-            Figure::Efficiency | Figure::SpeedupVsSequential => Better::Higher,
-            Figure::CpuPerRequestUnits => Better::Lower,
-        }
-    }
-
-    /// Its value on row `r` of `report`, if it has one.
-    fn read(self, r: &StrategyResult, report: &RunReport) -> Option<f64> {
-        match self {
-            Figure::Efficiency => Some(r.efficiency),
-            Figure::SpeedupVsSequential => r.speedup_vs_sequential,
-            Figure::CpuPerRequestUnits => {
-                let per_request_s = (r.cpu_user_s + r.cpu_sys_s) / r.tasks as f64;
-                Some(per_request_s * 1e6 * report.meta.cpu_units_per_us)
-            }
-        }
-    }
-}
-
-/// One watched figure of one strategy, with how far it may move.
-#[derive(Debug, Clone, Copy)]
-struct Probe {
-    strategy: StrategyKind,
-    figure: Figure,
+/// One watched figure: a threshold of the suite as the baseline file keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    /// `scenario.strategy.figure`.
+    pub metric: String,
+    pub strategy: StrategyKind,
+    pub figure: Figure,
+    pub better: Better,
     /// Relative change tolerated in the worse direction.
-    tolerance: f64,
+    pub tolerance: f64,
 }
 
-const fn probe(strategy: StrategyKind, figure: Figure, tolerance: f64) -> Probe {
-    Probe {
-        strategy,
-        figure,
-        tolerance,
+impl SuiteScenario {
+    /// A scenario whose every threshold names one of its strategies and is
+    /// relative (`>=` or `>` a factor for a higher-is-better figure, `<=` or `<` for the other).
+    pub fn new(
+        name: &str,
+        workload: Workload,
+        kinds: Vec<StrategyKind>,
+        thresholds: Vec<Threshold>,
+    ) -> Result<Self, String> {
+        let s = Self {
+            name: name.to_string(),
+            workload,
+            kinds,
+            thresholds,
+        };
+        for t in &s.thresholds {
+            s.probe(t)?;
+        }
+        Ok(s)
     }
-}
 
-/// A scenario of the quick suite and the figures it watches.
-struct Scenario {
-    name: &'static str,
-    workload: Workload,
-    kinds: &'static [StrategyKind],
-    probes: &'static [Probe],
-}
+    /// Threshold `t` as a watched figure.
+    fn probe(&self, t: &Threshold) -> Result<Probe, String> {
+        let bad = |why: &str| format!("[{}] '{}': {why}", self.name, t.text);
+        let Selector::Strategy(strategy) = t.selector else {
+            return Err(bad("name one strategy, not *"));
+        };
+        if !self.kinds.contains(&strategy) {
+            return Err(bad("watches a strategy its scenario does not run"));
+        }
+        let Limit::Relative(factor) = t.limit else {
+            return Err(bad(
+                "the gate's thresholds are factors of the baseline, e.g. >=0.88x",
+            ));
+        };
+        let better = match t.op {
+            Op::Ge | Op::Gt if factor <= 1.0 => Better::Higher,
+            Op::Le | Op::Lt if factor >= 1.0 => Better::Lower,
+            _ => return Err(bad("use >= with a factor up to 1, or <= with one from 1")),
+        };
+        Ok(Probe {
+            metric: format!("{}.{}.{}", self.name, strategy, t.figure),
+            strategy,
+            figure: t.figure,
+            better,
+            // The factor as a tolerance, without the float's tail (1 - 0.88 = 0.1199...).
+            tolerance: ((1.0 - factor).abs() * 1e9).round() / 1e9,
+        })
+    }
 
-const IO_PROBES: &[Probe] = &[
-    probe(Async, Figure::Efficiency, 0.12),
-    probe(ThreadPool, Figure::Efficiency, 0.12),
-    probe(Async, Figure::CpuPerRequestUnits, 0.60),
-];
-const CPU_PROBES: &[Probe] = &[
-    probe(Rayon, Figure::SpeedupVsSequential, 0.20),
-    probe(ProcessPool, Figure::SpeedupVsSequential, 0.20),
-];
-const MIXED_PROBES: &[Probe] = &[probe(AsyncRayon, Figure::Efficiency, 0.20)];
-
-fn suite(scale: f64) -> Vec<Scenario> {
-    let n = |x: usize| ((x as f64 * scale).round() as usize).max(4);
-    vec![
-        Scenario {
-            name: "io",
-            workload: Workload {
-                tasks: n(400),
-                latency: mock_server::LatencyDist::Fixed(Duration::from_millis(20)),
-                bytes: 16 * 1024,
-                cpu: CpuWork::Time(Duration::ZERO),
-                concurrency: 50,
-                seed: 7,
-                work: Default::default(),
-                arrival: Default::default(),
-            },
-            kinds: &[Async, ThreadPool],
-            probes: IO_PROBES,
-        },
-        Scenario {
-            name: "cpu",
-            workload: Workload {
-                tasks: n(200),
-                latency: mock_server::LatencyDist::Fixed(Duration::ZERO),
-                bytes: 16 * 1024,
-                cpu: CpuWork::Time(Duration::from_millis(2)),
-                concurrency: 50,
-                seed: 7,
-                work: Default::default(),
-                arrival: Default::default(),
-            },
-            kinds: &[Sequential, Rayon, ProcessPool],
-            probes: CPU_PROBES,
-        },
-        Scenario {
-            name: "mixed",
-            workload: Workload {
-                tasks: n(100),
-                latency: mock_server::LatencyDist::Fixed(Duration::from_millis(10)),
-                bytes: 16 * 1024,
-                cpu: CpuWork::Time(Duration::from_millis(1)),
-                concurrency: 50,
-                seed: 7,
-                work: Default::default(),
-                arrival: Default::default(),
-            },
-            kinds: &[Sequential, AsyncRayon],
-            probes: MIXED_PROBES,
-        },
-    ]
+    /// Every watched figure of this scenario.
+    pub fn probes(&self) -> Vec<Probe> {
+        self.thresholds
+            .iter()
+            .filter_map(|t| self.probe(t).ok())
+            .collect()
+    }
 }
 
 /// The watched figures of one scenario's report, named
 /// `scenario.strategy.figure`, with their direction and tolerance.
-fn metrics_of(scenario: &Scenario, report: &RunReport) -> BTreeMap<String, BaselineMetric> {
+fn metrics_of(scenario: &SuiteScenario, report: &RunReport) -> BTreeMap<String, BaselineMetric> {
     let mut m = BTreeMap::new();
-    for p in scenario.probes {
+    for p in scenario.probes() {
         let Some(r) = report
             .results
             .iter()
@@ -208,12 +159,12 @@ fn metrics_of(scenario: &Scenario, report: &RunReport) -> BTreeMap<String, Basel
         else {
             continue;
         };
-        if let Some(value) = p.figure.read(r, report).filter(|v| v.is_finite()) {
+        if let Some(value) = p.figure.read(r, &report.meta).filter(|v| v.is_finite()) {
             m.insert(
-                format!("{}.{}.{}", scenario.name, p.strategy, p.figure.name()),
+                p.metric,
                 BaselineMetric {
                     value,
-                    better: p.figure.better(),
+                    better: p.better,
                     tolerance: p.tolerance,
                 },
             );
@@ -227,8 +178,6 @@ fn metrics_of(scenario: &Scenario, report: &RunReport) -> BTreeMap<String, Basel
 pub struct CheckOptions {
     /// Rounds per scenario (medians).
     pub repeat: usize,
-    /// Shrinks the suite's task counts (tests use a small one).
-    pub scale: f64,
     pub worker_exe: Option<std::path::PathBuf>,
 }
 
@@ -236,7 +185,6 @@ impl Default for CheckOptions {
     fn default() -> Self {
         Self {
             repeat: 3,
-            scale: 1.0,
             worker_exe: None,
         }
     }
@@ -244,12 +192,13 @@ impl Default for CheckOptions {
 
 /// Runs the quick suite against `target` and returns every watched figure.
 pub fn measure_suite(
+    suite: &[SuiteScenario],
     target: &Target,
     opts: &CheckOptions,
     only: Option<&[String]>,
 ) -> anyhow::Result<BTreeMap<String, BaselineMetric>> {
     let mut all = BTreeMap::new();
-    for s in suite(opts.scale) {
+    for s in suite {
         if let Some(only) = only {
             if !only.iter().any(|m| m.starts_with(&format!("{}.", s.name))) {
                 continue;
@@ -265,7 +214,7 @@ pub fn measure_suite(
             scenario: Some(format!("check-{}", s.name)),
             ..RunOptions::default()
         };
-        let report = bench::run_workload(&s.workload, s.kinds, target, &options)
+        let report = bench::run_workload(&s.workload, &s.kinds, target, &options)
             .with_context(|| format!("the {} scenario of the check suite", s.name))?;
         if let Some(bad) = report.results.iter().find(|r| r.tasks_failed > 0) {
             anyhow::bail!(
@@ -275,7 +224,7 @@ pub fn measure_suite(
                 bad.first_failure.as_deref().unwrap_or("?")
             );
         }
-        all.extend(metrics_of(&s, &report));
+        all.extend(metrics_of(s, &report));
     }
     Ok(all)
 }
@@ -288,11 +237,14 @@ pub fn compare(baseline: &Baseline, now: &BTreeMap<String, BaselineMetric>) -> V
         .map(|(name, b)| {
             let value = now.get(name).map(|m| m.value).unwrap_or(f64::NAN);
             let change = (value - b.value) / b.value;
-            let regressed = match b.better {
-                // A missing figure (NaN) regresses too.
-                Better::Higher => value.is_nan() || value < b.value * (1.0 - b.tolerance),
-                Better::Lower => value.is_nan() || value > b.value * (1.0 + b.tolerance),
+            // The baseline's metric as a threshold: `>= (1 - tolerance)x` of
+            // its value when higher is better, `<= (1 + tolerance)x` when lower
+            // is; a missing figure (NaN) holds no threshold, so it regresses.
+            let (op, factor) = match b.better {
+                Better::Higher => (Op::Ge, 1.0 - b.tolerance),
+                Better::Lower => (Op::Le, 1.0 + b.tolerance),
             };
+            let regressed = !op.holds(value, b.value * factor);
             Verdict {
                 metric: name.clone(),
                 baseline: b.value,
@@ -422,37 +374,5 @@ mod tests {
     fn a_missing_metric_counts_as_regressed() {
         let v = compare(&baseline(1.0, Better::Higher), &BTreeMap::new());
         assert!(v[0].regressed && v[0].now.is_nan());
-    }
-
-    #[test]
-    fn the_suite_watches_exactly_the_figures_of_the_committed_baseline() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/reports/baseline.json");
-        let committed = load_baseline(std::path::Path::new(path)).unwrap();
-        let mut watched: Vec<String> = suite(1.0)
-            .iter()
-            .flat_map(|s| {
-                s.probes
-                    .iter()
-                    .map(move |p| format!("{}.{}.{}", s.name, p.strategy, p.figure.name()))
-            })
-            .collect();
-        watched.sort();
-        let names: Vec<String> = committed.metrics.keys().cloned().collect();
-        assert_eq!(watched, names);
-        for s in suite(1.0) {
-            for p in s.probes {
-                let name = format!("{}.{}.{}", s.name, p.strategy, p.figure.name());
-                let m = &committed.metrics[&name];
-                assert_eq!(
-                    (m.better, m.tolerance),
-                    (p.figure.better(), p.tolerance),
-                    "{name}"
-                );
-                assert!(
-                    s.kinds.contains(&p.strategy),
-                    "{name} watches a strategy its scenario does not run"
-                );
-            }
-        }
     }
 }

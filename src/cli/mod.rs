@@ -5,13 +5,16 @@ pub mod arrival;
 mod clap_error;
 pub mod endpoint;
 pub mod external;
+pub mod gate;
 pub mod html;
 pub mod parse;
 pub mod presets;
 pub mod repeat;
 pub mod scenario;
+pub mod suite;
 
 pub use clap_error::{report_clap_error, report_clap_error_for};
+pub use gate::{CompareArgs, GateArgs};
 use parse::*;
 pub use repeat::Repeat;
 use repeat::{parse_repeat_mode, RepeatCaps};
@@ -66,6 +69,9 @@ pub enum Command {
     /// The performance gate: a quick fixed suite compared with a baseline on noise-robust
     /// figures. Exits 1 on a confirmed regression, 0 otherwise, 2 on a usage error.
     Check(CheckArgs),
+    /// Compare two results files of one plan: per strategy and figure the change and whether it
+    /// is beyond noise. Exit 99 when a --fail-if does not hold, 2 for files of different plans.
+    Compare(CompareArgs),
     /// List the strategies and the presets, a line on each.
     List,
     /// Print the JSON schema of the results files (`run --format json`, `sweep`).
@@ -241,6 +247,8 @@ pub struct RunArgs {
     /// panicking task is one failed outcome with its own id).
     #[arg(long, hide = true)]
     pub test_panic_task: Option<u64>,
+    #[command(flatten)]
+    pub gate: GateArgs,
 }
 
 impl RunArgs {
@@ -321,11 +329,12 @@ pub struct CompletionsArgs {
 }
 
 /// The commands `concbench man` has a page of (every one users see).
-pub const MAN_PAGES: [&str; 8] = [
+pub const MAN_PAGES: [&str; 9] = [
     "run",
     "sweep",
     "report",
     "check",
+    "compare",
     "list",
     "schema",
     "completions",

@@ -90,28 +90,72 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Setting>, ScenarioError> {
 
 /// [`parse`] against any built clap command (its long flags are the keys).
 pub fn parse_for(cmd: &Command, text: &str, file: &str) -> Result<Vec<Setting>, ScenarioError> {
-    let at = |offset: usize, message: String| {
-        let (line, column) = position(text, offset);
-        ScenarioError {
-            file: one_line(file),
-            line,
-            column,
-            message: one_line(&message),
-        }
-    };
-    let table = DeTable::parse(text).map_err(|e| {
+    let table = parse_table(text, file)?;
+    settings_of(cmd, text, file, table.get_ref())
+}
+
+/// A file of sections (`[io]`, `[cpu]`), each a scenario of its own: the
+/// sections' names and settings, in file order (the built-in `check` suite).
+pub fn parse_sections(
+    text: &str,
+    file: &str,
+) -> Result<Vec<(String, Vec<Setting>)>, ScenarioError> {
+    let cmd = run_command();
+    let table = parse_table(text, file)?;
+    let mut entries: Vec<(&Spanned<_>, &Spanned<DeValue>)> = table.get_ref().iter().collect();
+    entries.sort_by_key(|(k, _)| k.span().start);
+    entries
+        .into_iter()
+        .map(|(key, value)| match value.get_ref() {
+            DeValue::Table(t) => Ok((key.get_ref().to_string(), settings_of(&cmd, text, file, t)?)),
+            _ => Err(error_at(
+                text,
+                file,
+                key.span().start,
+                "expected a section such as [io]".into(),
+            )),
+        })
+        .collect()
+}
+
+/// The error at byte `offset` of `text`.
+fn error_at(text: &str, file: &str, offset: usize, message: String) -> ScenarioError {
+    let (line, column) = position(text, offset);
+    ScenarioError {
+        file: one_line(file),
+        line,
+        column,
+        message: one_line(&message),
+    }
+}
+
+/// The TOML of a scenario file, or where its syntax is wrong.
+fn parse_table<'a>(text: &'a str, file: &str) -> Result<Spanned<DeTable<'a>>, ScenarioError> {
+    DeTable::parse(text).map_err(|e| {
         let message = e.message().trim();
         let fix = if message.contains("duplicate") {
             "set each key once"
         } else {
             "write text in quotes, e.g. latency = \"50ms\""
         };
-        at(
+        error_at(
+            text,
+            file,
             e.span().map_or(0, |s| s.start),
             format!("{message} (TOML syntax; {fix})"),
         )
-    })?;
-    let mut entries: Vec<(&Spanned<_>, &Spanned<DeValue>)> = table.get_ref().iter().collect();
+    })
+}
+
+/// The settings of one table's keys.
+fn settings_of(
+    cmd: &Command,
+    text: &str,
+    file: &str,
+    table: &DeTable<'_>,
+) -> Result<Vec<Setting>, ScenarioError> {
+    let at = |offset: usize, message: String| error_at(text, file, offset, message);
+    let mut entries: Vec<(&Spanned<_>, &Spanned<DeValue>)> = table.iter().collect();
     entries.sort_by_key(|(k, _)| k.span().start);
 
     let mut checker = cmd.clone();

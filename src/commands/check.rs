@@ -1,4 +1,5 @@
-//! `concbench check`: the CI performance gate. Runs the quick suite, holds
+//! `concbench check`: the CI performance gate. Runs the built-in suite
+//! (`scenarios/check-suite.toml`, see `cli::suite`), holds
 //! it against the baseline, measures a suspected regression again before it
 //! counts; exit 1 for a confirmed regression.
 
@@ -40,16 +41,16 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             (Some(server), t)
         }
     };
+    let suite = crate::cli::suite::check_suite(args.scale)?;
     let opts = check::CheckOptions {
         repeat: args.repeat,
-        scale: args.scale,
         worker_exe: None,
     };
     eprintln!(
         "running the check suite ({} rounds per scenario) ...",
         opts.repeat
     );
-    let mut now = check::measure_suite(&target, &opts, None)?;
+    let mut now = check::measure_suite(&suite, &target, &opts, None)?;
     let Some(baseline) = baseline else {
         check::save_baseline(&args.baseline, now.clone())?;
         for (name, m) in &now {
@@ -70,7 +71,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             "suspected regression in {}: measuring again",
             suspects.join(", ")
         );
-        let again = check::measure_suite(&target, &opts, Some(&suspects))?;
+        let again = check::measure_suite(&suite, &target, &opts, Some(&suspects))?;
         for name in &suspects {
             if let (Some(a), Some(b)) = (now.get(name).copied(), again.get(name).copied()) {
                 let better = match a.better {

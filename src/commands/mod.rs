@@ -4,6 +4,8 @@
 //! codes decided. The only layer that prints.
 
 mod check;
+mod compare;
+mod gate;
 mod list;
 mod progress;
 mod report;
@@ -15,6 +17,7 @@ pub mod user;
 use std::process::ExitCode;
 
 pub use check::check;
+pub use compare::compare;
 pub use list::list;
 pub use report::{report, write_html, write_report};
 pub use run::run;

@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::progress::RunProgress;
-use super::{options, resolve, target, verdict, warn_if_too_few_files};
+use super::{gate, options, resolve, target, verdict, warn_if_too_few_files};
 use crate::bench;
 use crate::cli::RunArgs;
 use crate::error::UsageError;
 use crate::interrupt;
-use crate::report::Format;
+use crate::report::{Format, ResultsFile};
 
 /// `concbench run`.
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
@@ -25,6 +25,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(param) = resolved.preset_sweep.clone() {
         return super::sweep::run_sweep(args, resolved, vec![param], None);
     }
+    let baseline = gate::baseline(&args.gate)?;
     let progress = RunProgress::new();
     if args.target.is_none() {
         progress.phase("starting the embedded mock server");
@@ -42,6 +43,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(interrupt::EXIT_INTERRUPTED));
     }
+    let results = ResultsFile::Run(report);
+    if let (Some(b), false) = (&baseline, results_interrupted(&results)) {
+        gate::same_plan(b, &results)?;
+    }
+    let ResultsFile::Run(report) = &results else {
+        unreachable!("a run")
+    };
     match &args.out {
         Some(path) => {
             crate::sys::fs::write_atomically(path, report.render(format))
@@ -59,7 +67,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if let Some(path) = &args.html.html {
-        super::report::write_page(&crate::html::render_run(&report)?, path)?;
+        super::report::write_page(&crate::html::render_run(report)?, path)?;
         eprintln!("HTML report written to {}", path.display());
     }
     for (path, f) in exports(args) {
@@ -82,7 +90,14 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(interrupt::EXIT_INTERRUPTED));
     }
-    Ok(verdict(std::slice::from_ref(&report)))
+    let stdout_is_table = args.out.is_some() || format == Format::Table;
+    let held = gate::after(&args.gate, &results, baseline.as_ref(), stdout_is_table)?;
+    Ok(gate::exit_code(verdict(std::slice::from_ref(report)), held))
+}
+
+/// Whether Ctrl-C cut the run short (then no baseline or threshold applies).
+fn results_interrupted(results: &ResultsFile) -> bool {
+    matches!(results, ResultsFile::Run(r) if r.meta.interrupted)
 }
 
 /// The format of the results: `--out`'s extension (`.json`, `.csv`, `.md`)

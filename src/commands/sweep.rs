@@ -8,14 +8,14 @@ use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{options, resolve, target, verdict, Resolved};
+use super::{gate, options, resolve, target, verdict, Resolved};
 use crate::bench::sweep::{grid, run_sweep as run_cells, Sweep, SweepParam};
 use crate::bench::Window;
 use crate::cli::{RunArgs, SweepArgs};
 use crate::error::UsageError;
 use crate::interrupt;
 use crate::report::file;
-use crate::report::{Format, RunReport};
+use crate::report::{Format, ResultsFile, RunReport};
 
 /// `concbench sweep`.
 pub fn sweep(args: &SweepArgs) -> anyhow::Result<ExitCode> {
@@ -91,6 +91,7 @@ pub(super) fn run_sweep(
     }
     let csv_out = out.with_extension("csv");
     super::report::check_html_path(args.html.html.as_deref())?;
+    let baseline = gate::baseline(&args.gate)?;
     let (_server, target) = target(args)?;
     let total_cells = grid(&params).len();
     let rounds = (args.repeat.max_rounds(&args.repeat_caps) + args.warmup) as u64;
@@ -175,6 +176,19 @@ pub(super) fn run_sweep(
     if let Some(line) = slo.and_then(|s| s.line(&report)) {
         println!("{line}");
     }
+    let results = ResultsFile::Sweep(report);
+    if let Some(b) = &baseline {
+        gate::same_plan(b, &results)?;
+    }
+    let held = gate::after(
+        &args.gate,
+        &results,
+        baseline.as_ref(),
+        args.format == Format::Table,
+    )?;
+    let ResultsFile::Sweep(report) = results else {
+        unreachable!("a sweep")
+    };
     let reports: Vec<RunReport> = report.cells.into_iter().map(|c| c.report).collect();
-    Ok(verdict(&reports))
+    Ok(gate::exit_code(verdict(&reports), held))
 }

@@ -7,12 +7,16 @@
 //! JSON is the product's contract: field names here are what scripts, the CI
 //! gate and the charts read. Add fields; never rename or remove one.
 
+pub mod baselines;
+pub mod compare;
 pub mod export;
+pub mod figure;
 pub mod file;
 pub mod phases;
 pub mod slo;
 pub mod stats;
 pub mod sweep;
+pub mod threshold;
 pub mod verdict;
 pub mod winner;
 

@@ -25,6 +25,7 @@ mod endpoint;
 mod external;
 mod faults;
 mod first_run;
+mod gate;
 mod html;
 mod panics;
 mod parsing_properties;

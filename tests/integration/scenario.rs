@@ -160,6 +160,20 @@ fn every_committed_scenario_parses() {
         if path.extension().is_none_or(|e| e != "toml") {
             continue;
         }
+        let text = std::fs::read_to_string(&path).unwrap();
+        if text.lines().any(|l| l.starts_with('[')) {
+            // A file of sections, each a scenario (the built-in check suite).
+            let suite = cli::suite::suite_of(&text, &path.display().to_string(), 1.0)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            for s in &suite {
+                s.workload
+                    .validate()
+                    .unwrap_or_else(|e| panic!("{} [{}]: {e}", path.display(), s.name));
+            }
+            assert!(!suite.is_empty(), "{} has no section", path.display());
+            seen += 1;
+            continue;
+        }
         let settings = scenario::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(!settings.is_empty(), "{} sets nothing", path.display());
         let cli =

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::RunReport;
 use crate::report::{verdict, ResultsFile};
 
-fn markdown_table(head: &[&str], rows: Vec<Vec<String>>) -> String {
+pub(crate) fn markdown_table(head: &[&str], rows: Vec<Vec<String>>) -> String {
     let mut out = format!("| {} |\n|", head.join(" | "));
     out += &" --- |".repeat(head.len());
     out.push('\n');

@@ -12,7 +12,9 @@ use super::RunReport;
 use crate::units::{format_bytes, format_seconds};
 
 pub use csv::{run_rows as run_csv_rows, sweep_rows as sweep_csv_rows};
+pub(crate) use markdown::markdown_table;
 pub use markdown::summary as summary_markdown;
+pub(crate) use table::align;
 
 /// Output formats of `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

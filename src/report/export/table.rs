@@ -25,7 +25,7 @@ pub(super) fn render(run: &RunReport) -> String {
 }
 
 /// Aligns a table: the first column left, the others right.
-pub(super) fn align(head: &[&str], rows: Vec<Vec<String>>) -> String {
+pub(crate) fn align(head: &[&str], rows: Vec<Vec<String>>) -> String {
     {
         let mut widths: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
         for row in &rows {
