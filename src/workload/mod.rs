@@ -4,6 +4,7 @@
 //! [`crate::workload::TaskPlan`] is the deterministic list of tasks it expands to.
 
 pub mod plan;
+pub mod shard;
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use crate::error::UsageError;
 use crate::task::WorkKind;
 
 pub use plan::{Bound, TaskPlan, Verification, Verify};
+pub use shard::Shard;
 
 /// How much CPU work each task does over its response body.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
