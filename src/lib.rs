@@ -111,6 +111,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sweep(args) => commands::sweep(&args),
         Command::Report(args) => commands::report(&args),
         Command::Check(args) => commands::check(&args),
+        Command::Merge(args) => commands::merge(&args),
         Command::List => {
             commands::list();
             Ok(ExitCode::SUCCESS)

@@ -18,6 +18,7 @@
 pub mod check;
 mod execute;
 mod row;
+pub mod shard;
 pub mod sweep;
 
 use std::sync::Arc;
@@ -35,10 +36,9 @@ use crate::report::{
     verdict, Meta, RepeatAuto, RepeatStop, RunReport, StrategyResult, WorkloadMeta, SCHEMA_VERSION,
 };
 use crate::strategy::{RunContext, StrategyKind, StrategyOptions};
-use crate::workload::{TaskPlan, Verify, Workload};
+use crate::workload::{Shard, TaskPlan, Verify, Workload};
 
-/// Efficiency above this means the bound or the clock is wrong.
-pub const EFFICIENCY_LIMIT: f64 = 1.02;
+pub use crate::report::EFFICIENCY_LIMIT;
 
 /// Where the run sends its requests.
 #[derive(Debug, Clone)]
@@ -132,6 +132,11 @@ pub struct RunOptions {
     pub server_faults: String,
     /// Which CPU results to recompute and check.
     pub verify: Verify,
+    /// Run only this shard of the plan's tasks (`run --shard K/N`).
+    pub shard: Option<Shard>,
+    /// Wait until this wall-clock time (seconds since the Unix epoch)
+    /// before the first strategy, so shards on several hosts overlap.
+    pub start_at_unix_s: Option<f64>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -224,6 +229,10 @@ pub fn run_workload(
         (None, Some(_)) => plan.for_endpoint(),
         (None, None) => plan,
     };
+    let plan = match options.shard {
+        Some(s) => plan.shard(s),
+        None => plan,
+    };
     let cores = options.cores.unwrap_or_else(available_cores).max(1);
     let ctx = RunContext {
         options: StrategyOptions {
@@ -250,7 +259,8 @@ pub fn run_workload(
         started_at_unix_s,
         scenario: options.scenario.clone().unwrap_or_else(|| "custom".into()),
         workload: WorkloadMeta {
-            tasks: workload.tasks,
+            // A shard's own tasks (the whole plan's count is in `shard`).
+            tasks: plan.specs.len(),
             latency: workload.latency.to_string(),
             latency_total_s: plan.total_latency_s(),
             bytes: workload.bytes,
@@ -281,7 +291,21 @@ pub fn run_workload(
         machine: MachineContext::read(),
         verify: options.verify.name(),
         cpu_checked_fraction: plan.cpu_checked_fraction,
+        start_at_unix_s: options.start_at_unix_s,
+        shard: options.shard.map(|s| crate::report::ShardMeta {
+            index: s.number(),
+            count: s.count(),
+            total: workload.tasks,
+            plan: shard::plan_identity(workload, kinds, options, &[]),
+            concbench_version: env!("CARGO_PKG_VERSION").to_string(),
+        }),
+        merged: None,
     };
+    if let Some(at) = options.start_at_unix_s {
+        if !shard::wait_until(at) {
+            return Err(Interrupted::new("waiting for --start-at").into());
+        }
+    }
     let rounds_total = options.warmup + repeat;
     let mut rounds: Vec<Vec<StrategyResult>> = vec![Vec::new(); kinds.len()];
     let mut interrupted = false;

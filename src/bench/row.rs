@@ -7,7 +7,7 @@ use mock_server::{FaultStats, ServerStats};
 use super::execute::RawRun;
 use super::EFFICIENCY_LIMIT;
 use crate::measure::machine::Noise;
-use crate::report::{Checks, Percentiles, ServerSide, Status, StrategyResult};
+use crate::report::{Checks, ServerSide, Status, StrategyResult};
 use crate::task::{TaskError, TaskOutcome};
 use crate::workload::TaskPlan;
 
@@ -74,7 +74,8 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
     let cpu_sys_s = (measured.usage.cpu_sys_s - sub_sys - sampled.sampler_cpu_sys_s).max(0.0)
         + run.children.cpu_sys_s;
     let lateness = after.lateness_us;
-    let latency_s = percentiles(&run.outcomes);
+    let histogram = latency_histogram(&run.outcomes);
+    let latency_s = crate::report::merge::percentiles(&histogram);
     let efficiency = bound.ideal_s / wall_s;
     let throughput_per_s = verification.tasks_ok as f64 / wall_s;
 
@@ -212,26 +213,22 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
         rounds: 1,
         stats: Default::default(),
         repeats: Vec::new(),
+        started_at_unix_s: Some(measured.started_at_unix_s),
+        // A shard keeps its histogram for the merge; a whole run needs only the percentiles.
+        latency_histogram_us: match plan.shard {
+            Some(_) => crate::report::merge::histogram_counts(&histogram),
+            None => Vec::new(),
+        },
     }
 }
 
-/// Client-side latency percentiles of the requests that got an answer.
-fn percentiles(outcomes: &[TaskOutcome]) -> Percentiles {
-    let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds");
+/// Client-side latencies of the requests that got an answer, in µs.
+fn latency_histogram(outcomes: &[TaskOutcome]) -> Histogram<u64> {
+    let mut h = crate::report::merge::latency_histogram();
     for o in outcomes.iter().filter(|o| o.result.is_ok()) {
         h.saturating_record(o.latency_us.max(1));
     }
-    if h.is_empty() {
-        return Percentiles::default();
-    }
-    let s = |us: u64| us as f64 / 1e6;
-    Percentiles {
-        p50: s(h.value_at_quantile(0.5)),
-        p90: s(h.value_at_quantile(0.9)),
-        p99: s(h.value_at_quantile(0.99)),
-        max: s(h.max()),
-        mean: h.mean() / 1e6,
-    }
+    h
 }
 
 #[cfg(test)]
@@ -307,6 +304,7 @@ mod tests {
             },
             measured: Measured {
                 wall_s,
+                started_at_unix_s: 1.0e9,
                 usage: Usage {
                     cpu_user_s: 0.03,
                     cpu_sys_s: 0.02,

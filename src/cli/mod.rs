@@ -4,10 +4,12 @@
 mod clap_error;
 pub mod endpoint;
 pub mod html;
+pub mod merge;
 pub mod parse;
 pub mod presets;
 pub mod repeat;
 pub mod scenario;
+pub mod shard;
 
 pub use clap_error::{report_clap_error, report_clap_error_for};
 use parse::*;
@@ -64,6 +66,8 @@ pub enum Command {
     /// The performance gate: a quick fixed suite compared with a baseline on noise-robust
     /// figures. Exits 1 on a confirmed regression, 0 otherwise, 2 on a usage error.
     Check(CheckArgs),
+    /// Put the shards of a sweep or a run (`--shard K/N`) together into one results file.
+    Merge(merge::MergeArgs),
     /// List the strategies and the presets, a line on each.
     List,
     /// Print the JSON schema of the results files (`run --format json`, `sweep`).
@@ -154,6 +158,8 @@ pub struct RunArgs {
     pub export_markdown: Option<PathBuf>,
     #[command(flatten)]
     pub html: html::HtmlArgs,
+    #[command(flatten)]
+    pub shards: shard::ShardArgs,
     /// Worker threads or processes of the pool strategies (W); default: one per core.
     #[arg(long, short = 'w', value_parser = parse_workers)]
     pub workers: Option<usize>,
@@ -308,11 +314,12 @@ pub struct CompletionsArgs {
 }
 
 /// The commands `concbench man` has a page of (every one users see).
-pub const MAN_PAGES: [&str; 8] = [
+pub const MAN_PAGES: [&str; 9] = [
     "run",
     "sweep",
     "report",
     "check",
+    "merge",
     "list",
     "schema",
     "completions",

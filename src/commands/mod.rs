@@ -5,6 +5,7 @@
 
 mod check;
 mod list;
+mod merge;
 mod progress;
 mod report;
 mod run;
@@ -16,6 +17,7 @@ use std::process::ExitCode;
 
 pub use check::check;
 pub use list::list;
+pub use merge::merge;
 pub use report::{report, write_html, write_report};
 pub use run::run;
 pub use shell::{completions, man};
@@ -138,6 +140,8 @@ pub(super) fn options(args: &RunArgs, scenario: &str) -> RunOptions {
         scenario: Some(scenario.to_string()),
         server_faults: args.faults.server_args().join(" "),
         verify: args.verify,
+        shard: args.shards.shard,
+        start_at_unix_s: args.shards.start_at,
     }
 }
 

@@ -53,6 +53,15 @@ impl Shard {
         (self.index + j * self.count) as u64
     }
 
+    /// This shard's items of `all`, in order.
+    pub fn pick<T>(self, all: Vec<T>) -> Vec<T> {
+        all.into_iter()
+            .enumerate()
+            .filter(|(i, _)| self.holds(*i as u64))
+            .map(|(_, t)| t)
+            .collect()
+    }
+
     /// How many of `total` items (indexes 0..total) are this shard's.
     pub fn len_of(self, total: usize) -> usize {
         total.saturating_sub(self.index).div_ceil(self.count)
