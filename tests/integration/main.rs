@@ -24,6 +24,7 @@ mod endpoint;
 mod faults;
 mod first_run;
 mod html;
+mod merge;
 mod panics;
 mod parsing_properties;
 mod processes;
