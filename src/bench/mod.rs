@@ -137,6 +137,10 @@ pub struct RunOptions {
     /// Wait until this wall-clock time (seconds since the Unix epoch)
     /// before the first strategy, so shards on several hosts overlap.
     pub start_at_unix_s: Option<f64>,
+    /// With `start_at_unix_s`, start the n-th strategy run (0-based, warm-ups
+    /// included) at `start_at + n × this` rather than after the one before,
+    /// so every strategy of the shards overlaps, not only the first.
+    pub start_every_s: Option<f64>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -301,11 +305,6 @@ pub fn run_workload(
         }),
         merged: None,
     };
-    if let Some(at) = options.start_at_unix_s {
-        if !shard::wait_until(at) {
-            return Err(Interrupted::new("waiting for --start-at").into());
-        }
-    }
     let rounds_total = options.warmup + repeat;
     let mut rounds: Vec<Vec<StrategyResult>> = vec![Vec::new(); kinds.len()];
     let mut interrupted = false;
@@ -342,6 +341,19 @@ pub fn run_workload(
                 of: kinds.len(),
                 tasks: plan.specs.len(),
             });
+            if let Some(at) = options.start_at_unix_s {
+                let slot = (round * kinds.len() + index) as f64;
+                let first = round == 0 && index == 0;
+                let at = at + slot * options.start_every_s.unwrap_or(0.0);
+                if (first || options.start_every_s.is_some()) && !shard::wait_until(at) {
+                    if first {
+                        return Err(Interrupted::new("waiting for --start-at").into());
+                    }
+                    step(Step::Interrupted { kind });
+                    interrupted = true;
+                    break;
+                }
+            }
             let executed = execute::execute(
                 kind,
                 &plan,

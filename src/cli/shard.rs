@@ -26,6 +26,21 @@ pub struct ShardArgs {
     /// Ctrl-C stops the wait.
     #[arg(long, value_name = "TIME", value_parser = parse_start_at, help_heading = "Shards")]
     pub start_at: Option<f64>,
+    /// With --start-at: start the n-th strategy (0-based, in the order given) n × DUR after
+    /// --start-at instead of right after the one before, so every strategy of the shards
+    /// overlaps, not only the first. Give each a slot longer than its run, e.g. 30s; one that
+    /// overruns its slot delays the next, and merge names the gap.
+    #[arg(long, value_name = "DUR", requires = "start_at", value_parser = parse_start_every, help_heading = "Shards")]
+    pub start_every: Option<std::time::Duration>,
+}
+
+/// `--start-every`: a duration from 1 ms to an hour.
+fn parse_start_every(s: &str) -> Result<std::time::Duration, String> {
+    let d = crate::units::parse_duration(s).map_err(|e| e.to_string())?;
+    if d < std::time::Duration::from_millis(1) || d > std::time::Duration::from_secs(3600) {
+        return Err(format!("'{s}' is not between 1ms and 1h"));
+    }
+    Ok(d)
 }
 
 /// `--start-at`: seconds since the Unix epoch, checked against now.

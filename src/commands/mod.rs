@@ -142,6 +142,7 @@ pub(super) fn options(args: &RunArgs, scenario: &str) -> RunOptions {
         verify: args.verify,
         shard: args.shards.shard,
         start_at_unix_s: args.shards.start_at,
+        start_every_s: args.shards.start_every.map(|d| d.as_secs_f64()),
     }
 }
 

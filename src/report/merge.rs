@@ -291,9 +291,12 @@ fn merge_runs(parts: &[&Part], whole: &ShardMeta) -> Result<RunReport, UsageErro
     }
     // One server driven by every shard: each shard's window of it also
     // counted the others' requests, so its server-side figures do not add up.
-    let shared_server = runs
-        .iter()
-        .all(|r| r.meta.target == first.meta.target && r.meta.server_pid == first.meta.server_pid);
+    // (The same process on the same port: hosts reach one server by different addresses.)
+    let port = |m: &Meta| m.target.rsplit(':').next().map(str::to_string);
+    let shared_server = first.meta.server_pid != 0
+        && runs.iter().all(|r| {
+            r.meta.server_pid == first.meta.server_pid && port(&r.meta) == port(&first.meta)
+        });
     let mut approximate = vec![
         "phases: means are exact, p50 and p99 are the shards' figures weighted by their tasks".into(),
         "noise, machine, cpu_units_per_us and the CPU timeline are the first shard's (every host has its own)"
@@ -400,6 +403,19 @@ fn merge_rows(
         .filter_map(|(_, r)| r.started_at_unix_s.map(|s| s + r.wall_s))
         .fold(f64::NEG_INFINITY, f64::max);
     let wall_s = (end - start).max(f64::MIN_POSITIVE);
+    let last_start = rows
+        .iter()
+        .filter_map(|(_, r)| r.started_at_unix_s)
+        .fold(f64::NEG_INFINITY, f64::max);
+    if last_start - start > 0.1 * wall_s {
+        approximate.push(format!(
+            "{}: its shards started {:.3} s apart, and wall_s (the earliest start to the latest \
+             end) includes the gap; give the shards --start-at with --start-every a slot longer \
+             than each strategy's run",
+            first.strategy,
+            last_start - start
+        ));
+    }
     let in_flight: usize = rows.iter().map(|(_, r)| r.in_flight_limit).sum();
     let cores: usize = rows.iter().map(|(m, _)| m.meta.cores).sum();
     // Each shard's terms are its Σ over its own C and P: multiply back, add, divide by the totals.

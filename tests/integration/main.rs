@@ -25,6 +25,7 @@ mod faults;
 mod first_run;
 mod html;
 mod merge;
+mod netns;
 mod panics;
 mod parsing_properties;
 mod processes;
