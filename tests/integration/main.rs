@@ -21,6 +21,7 @@ mod check;
 mod cli;
 mod client;
 mod endpoint;
+mod engines;
 mod faults;
 mod first_run;
 mod html;
