@@ -75,6 +75,12 @@ pub enum Step {
         of: usize,
         tasks: usize,
     },
+    /// Waiting for the wall clock to read `until_unix_s` (`--start-at`,
+    /// `--start-every`) before starting it.
+    Waiting {
+        kind: StrategyKind,
+        until_unix_s: f64,
+    },
     /// It ended.
     Finished {
         kind: StrategyKind,
@@ -325,6 +331,26 @@ pub fn run_workload(
         let mut this_round: Vec<(usize, StrategyResult)> = Vec::with_capacity(kinds.len());
         for (index, &k) in order.iter().enumerate() {
             let kind = kinds[k];
+            if let Some(at) = options.start_at_unix_s {
+                let slot = (round * kinds.len() + index) as f64;
+                let first = round == 0 && index == 0;
+                let at = at + slot * options.start_every_s.unwrap_or(0.0);
+                let waits = first || options.start_every_s.is_some();
+                if waits {
+                    step(Step::Waiting {
+                        kind,
+                        until_unix_s: at,
+                    });
+                }
+                if waits && !shard::wait_until(at) {
+                    if first {
+                        return Err(Interrupted::new("waiting for --start-at").into());
+                    }
+                    step(Step::Interrupted { kind });
+                    interrupted = true;
+                    break;
+                }
+            }
             step(Step::Starting {
                 kind,
                 round: if warm {
@@ -341,19 +367,6 @@ pub fn run_workload(
                 of: kinds.len(),
                 tasks: plan.specs.len(),
             });
-            if let Some(at) = options.start_at_unix_s {
-                let slot = (round * kinds.len() + index) as f64;
-                let first = round == 0 && index == 0;
-                let at = at + slot * options.start_every_s.unwrap_or(0.0);
-                if (first || options.start_every_s.is_some()) && !shard::wait_until(at) {
-                    if first {
-                        return Err(Interrupted::new("waiting for --start-at").into());
-                    }
-                    step(Step::Interrupted { kind });
-                    interrupted = true;
-                    break;
-                }
-            }
             let executed = execute::execute(
                 kind,
                 &plan,

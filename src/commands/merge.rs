@@ -1,6 +1,7 @@
 //! `concbench merge`: the shards of a sweep or a run, read and checked,
 //! put together by [`crate::report::merge`], and written atomically; a part
-//! refused is one line and exit 2, with nothing written.
+//! refused is one line and exit 2, with nothing written; a task that
+//! failed in any part is exit 1, as it was for the part.
 
 use std::process::ExitCode;
 
@@ -30,7 +31,8 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
             file: file::load(path)?,
         });
     }
-    match merge_parts(&parts)? {
+    // Exit codes as the parts' own commands: 1 when a task failed anywhere.
+    let reports = match merge_parts(&parts)? {
         ResultsFile::Sweep(sweep) => {
             let csv = args.out.with_extension("csv");
             file::write_sweep(&args.out, &csv, &sweep)?;
@@ -41,6 +43,7 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
                 args.out.display(),
                 csv.display()
             );
+            sweep.cells.into_iter().map(|c| c.report).collect()
         }
         ResultsFile::Run(run) => {
             crate::sys::fs::write_atomically(&args.out, run.render(Format::Json))
@@ -52,7 +55,8 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
                 run.meta.workload.tasks,
                 args.out.display()
             );
+            vec![run]
         }
-    }
-    Ok(ExitCode::SUCCESS)
+    };
+    Ok(super::verdict(&reports))
 }
