@@ -38,7 +38,20 @@ fn cannot_run() -> Option<String> {
             "no `ip` or `tc` (iproute2) on PATH; install it: apt-get install -y iproute2".into(),
         );
     }
-    None
+    // Root in a container without CAP_SYS_ADMIN still cannot make a namespace.
+    let probe = format!("cbench-probe-{}", std::process::id());
+    let made = Command::new("ip").args(["netns", "add", &probe]).output();
+    match made {
+        Ok(o) if o.status.success() => {
+            let _ = Command::new("ip").args(["netns", "del", &probe]).output();
+            None
+        }
+        Ok(o) => Some(format!(
+            "cannot create a network namespace here: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Err(e) => Some(format!("cannot run ip: {e}")),
+    }
 }
 
 /// Runs `ip ARGS`, panicking with its stderr if it fails.
