@@ -292,6 +292,10 @@ fn two_run_shards_against_one_server_merge_into_the_whole_plans_tasks_and_reques
         );
         assert_eq!(m.requests_sent, w.requests_sent);
         assert_eq!(m.tasks_cpu_checked, w.tasks_cpu_checked);
+        // The bound over the hosts' total C: Σ latency is the whole plan's, over ΣC.
+        let latency_sum_s = |r: &concbench::StrategyResult| r.bound_io_s * r.in_flight_limit as f64;
+        assert!((latency_sum_s(m) - latency_sum_s(w)).abs() < 1e-9 * latency_sum_s(w));
+        assert_eq!(m.in_flight_limit, 2 * w.in_flight_limit, "{}", m.strategy);
         // One server behind both shards: its per-shard windows overlap, so no server side.
         assert!(m.server.is_none() && w.server.is_some());
         assert!(
