@@ -1,5 +1,5 @@
 //! What each subcommand does, one file each (`run`, `sweep`, `report`,
-//! `list`, `check`), between the parsed flags and the library: presets
+//! `list`, `check`, `merge`), between the parsed flags and the library: presets
 //! applied, the embedded server started, results written atomically, exit
 //! codes decided. The only layer that prints.
 

@@ -2,7 +2,8 @@
 //! and everything that reads it without running anything: loading and
 //! checking saved files ([`mod@file`]), statistics over repeated rounds
 //! ([`stats`]), where the time went ([`phases`]), the one winner rule
-//! ([`mod@winner`]), the verdict that knows a tie ([`mod@verdict`]) and the exporters ([`export`]: table, JSON, CSV, Markdown).
+//! ([`mod@winner`]), the verdict that knows a tie ([`mod@verdict`]), the exporters ([`export`]: table, JSON, CSV, Markdown)
+//! and the merge of shards from several machines ([`mod@merge`]).
 //!
 //! JSON is the product's contract: field names here are what scripts, the CI
 //! gate and the charts read. Add fields; never rename or remove one.
