@@ -113,6 +113,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => commands::report(&args),
         Command::Check(args) => commands::check(&args),
         Command::Compare(args) => commands::compare(&args),
+        Command::Merge(args) => commands::merge(&args),
         Command::List => {
             commands::list();
             Ok(ExitCode::SUCCESS)

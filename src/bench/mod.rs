@@ -18,6 +18,7 @@
 pub mod check;
 mod execute;
 mod row;
+pub mod shard;
 pub mod sweep;
 
 use std::sync::Arc;
@@ -36,10 +37,9 @@ use crate::report::{
 };
 use crate::strategy::external::ExternalModel;
 use crate::strategy::{Contender, RunContext, StrategyKind, StrategyOptions};
-use crate::workload::{TaskPlan, Verify, Workload};
+use crate::workload::{Shard, TaskPlan, Verify, Workload};
 
-/// Efficiency above this means the bound or the clock is wrong.
-pub const EFFICIENCY_LIMIT: f64 = 1.02;
+pub use crate::report::EFFICIENCY_LIMIT;
 
 /// Where the run sends its requests.
 #[derive(Debug, Clone)]
@@ -76,6 +76,9 @@ pub enum Step {
         of: usize,
         tasks: usize,
     },
+    /// Waiting for the wall clock to read `until_unix_s` (`--start-at`,
+    /// `--start-every`) before starting it.
+    Waiting { kind: Contender, until_unix_s: f64 },
     /// It ended.
     Finished {
         kind: Contender,
@@ -135,6 +138,15 @@ pub struct RunOptions {
     pub verify: Verify,
     /// Programs run as models (`--external`), each a row after the models.
     pub externals: Vec<ExternalModel>,
+    /// Run only this shard of the plan's tasks (`run --shard K/N`).
+    pub shard: Option<Shard>,
+    /// Wait until this wall-clock time (seconds since the Unix epoch)
+    /// before the first strategy, so shards on several hosts overlap.
+    pub start_at_unix_s: Option<f64>,
+    /// With `start_at_unix_s`, start the n-th strategy run (0-based, warm-ups
+    /// included) at `start_at + n × this` rather than after the one before,
+    /// so every strategy of the shards overlaps, not only the first.
+    pub start_every_s: Option<f64>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -246,6 +258,10 @@ pub fn run_workload(
         (None, Some(_)) => plan.for_endpoint(),
         (None, None) => plan,
     };
+    let plan = match options.shard {
+        Some(s) => plan.shard(s),
+        None => plan,
+    };
     let cores = options.cores.unwrap_or_else(available_cores).max(1);
     let ctx = RunContext {
         options: StrategyOptions {
@@ -272,7 +288,8 @@ pub fn run_workload(
         started_at_unix_s,
         scenario: options.scenario.clone().unwrap_or_else(|| "custom".into()),
         workload: WorkloadMeta {
-            tasks: workload.tasks,
+            // A shard's own tasks (the whole plan's count is in `shard`).
+            tasks: plan.specs.len(),
             latency: workload.latency.to_string(),
             latency_total_s: plan.total_latency_s(),
             bytes: workload.bytes,
@@ -304,6 +321,15 @@ pub fn run_workload(
         machine: MachineContext::read(),
         verify: options.verify.name(),
         cpu_checked_fraction: plan.cpu_checked_fraction,
+        start_at_unix_s: options.start_at_unix_s,
+        shard: options.shard.map(|s| crate::report::ShardMeta {
+            index: s.number(),
+            count: s.count(),
+            total: workload.tasks,
+            plan: shard::plan_identity(workload, kinds, options, &[]),
+            concbench_version: env!("CARGO_PKG_VERSION").to_string(),
+        }),
+        merged: None,
     };
     let kinds: Vec<Contender> = kinds
         .iter()
@@ -335,6 +361,26 @@ pub fn run_workload(
         let mut this_round: Vec<(usize, StrategyResult)> = Vec::with_capacity(kinds.len());
         for (index, &k) in order.iter().enumerate() {
             let kind = &kinds[k];
+            if let Some(at) = options.start_at_unix_s {
+                let slot = (round * kinds.len() + index) as f64;
+                let first = round == 0 && index == 0;
+                let at = at + slot * options.start_every_s.unwrap_or(0.0);
+                let waits = first || options.start_every_s.is_some();
+                if waits {
+                    step(Step::Waiting {
+                        kind: kind.clone(),
+                        until_unix_s: at,
+                    });
+                }
+                if waits && !shard::wait_until(at) {
+                    if first {
+                        return Err(Interrupted::new("waiting for --start-at").into());
+                    }
+                    step(Step::Interrupted { kind: kind.clone() });
+                    interrupted = true;
+                    break;
+                }
+            }
             step(Step::Starting {
                 kind: kind.clone(),
                 round: if warm {

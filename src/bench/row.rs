@@ -75,7 +75,8 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
     let cpu_sys_s = (measured.usage.cpu_sys_s - sub_sys - sampled.sampler_cpu_sys_s).max(0.0)
         + run.children.cpu_sys_s;
     let lateness = after.lateness_us;
-    let latency_s = percentiles(&run.outcomes);
+    let histogram = latency_histogram(&run.outcomes);
+    let latency_s = crate::report::merge::percentiles(&histogram);
     let open = plan
         .due_us
         .as_ref()
@@ -225,17 +226,22 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
         rounds: 1,
         stats: Default::default(),
         repeats: Vec::new(),
+        started_at_unix_s: Some(measured.started_at_unix_s),
+        // A shard keeps its histogram for the merge; a whole run needs only the percentiles.
+        latency_histogram_us: match plan.shard {
+            Some(_) => crate::report::merge::histogram_counts(&histogram),
+            None => Vec::new(),
+        },
     }
 }
 
-/// Client-side latency percentiles of the requests that got an answer.
-fn percentiles(outcomes: &[TaskOutcome]) -> Percentiles {
-    percentiles_of(
-        outcomes
-            .iter()
-            .filter(|o| o.result.is_ok())
-            .map(|o| o.latency_us),
-    )
+/// Client-side latencies of the requests that got an answer, in µs.
+fn latency_histogram(outcomes: &[TaskOutcome]) -> Histogram<u64> {
+    let mut h = crate::report::merge::latency_histogram();
+    for o in outcomes.iter().filter(|o| o.result.is_ok()) {
+        h.saturating_record(o.latency_us.max(1));
+    }
+    h
 }
 
 /// Under an open loop: the corrected latency (from due to last byte) and
@@ -258,22 +264,11 @@ fn open_loop(outcomes: &[TaskOutcome], due_us: &[u64]) -> (Percentiles, Percenti
 
 /// Percentiles of µs values, in seconds.
 fn percentiles_of(values: impl Iterator<Item = u64>) -> Percentiles {
-    let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds");
+    let mut h = crate::report::merge::latency_histogram();
     for us in values {
         h.saturating_record(us.max(1));
     }
-    if h.is_empty() {
-        return Percentiles::default();
-    }
-    let s = |us: u64| us as f64 / 1e6;
-    Percentiles {
-        p50: s(h.value_at_quantile(0.5)),
-        p90: s(h.value_at_quantile(0.9)),
-        p99: s(h.value_at_quantile(0.99)),
-        p999: s(h.value_at_quantile(0.999)),
-        max: s(h.max()),
-        mean: h.mean() / 1e6,
-    }
+    crate::report::merge::percentiles(&h)
 }
 
 #[cfg(test)]
@@ -350,6 +345,7 @@ mod tests {
             },
             measured: Measured {
                 wall_s,
+                started_at_unix_s: 1.0e9,
                 usage: Usage {
                     cpu_user_s: 0.03,
                     cpu_sys_s: 0.02,

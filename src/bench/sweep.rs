@@ -208,6 +208,8 @@ pub struct Sweep<'a> {
     pub scenario: &'a str,
     pub params: &'a [SweepParam],
     pub options: &'a RunOptions,
+    /// Run only this shard of the grid's cells (`sweep --shard K/N`).
+    pub shard: Option<crate::workload::Shard>,
 }
 
 /// Runs every cell of `sweep` against `target`, in grid order. Before each
@@ -221,7 +223,18 @@ pub fn run_sweep(
     mut starting: impl FnMut(&Cell),
     mut finished: impl FnMut(&SweepReport) -> anyhow::Result<()>,
 ) -> anyhow::Result<(SweepReport, bool)> {
-    let cells = grid(sweep.params);
+    let all = grid(sweep.params);
+    let shard = sweep.shard.map(|s| crate::report::ShardMeta {
+        index: s.number(),
+        count: s.count(),
+        total: all.len(),
+        plan: super::shard::plan_identity(sweep.workload, sweep.kinds, sweep.options, sweep.params),
+        concbench_version: env!("CARGO_PKG_VERSION").to_string(),
+    });
+    let cells: Vec<Cell> = match sweep.shard {
+        Some(s) => s.pick(all),
+        None => all,
+    };
     let mut report = SweepReport {
         schema_version: SCHEMA_VERSION,
         kind: "sweep".into(),
@@ -232,6 +245,7 @@ pub fn run_sweep(
             .map(|p| p.param.name().to_string())
             .collect(),
         cells: Vec::with_capacity(cells.len()),
+        shard,
     };
     for cell in cells {
         let mut workload = sweep.workload.clone();

@@ -7,10 +7,12 @@ pub mod endpoint;
 pub mod external;
 pub mod gate;
 pub mod html;
+pub mod merge;
 pub mod parse;
 pub mod presets;
 pub mod repeat;
 pub mod scenario;
+pub mod shard;
 pub mod suite;
 
 pub use clap_error::{report_clap_error, report_clap_error_for};
@@ -72,6 +74,8 @@ pub enum Command {
     /// Compare two results files of one plan: per strategy and figure the change and whether it
     /// is beyond noise. Exit 99 when a --fail-if does not hold, 2 for files of different plans.
     Compare(CompareArgs),
+    /// Put the shards of a sweep or a run (`--shard K/N`) together into one results file.
+    Merge(merge::MergeArgs),
     /// List the strategies and the presets, a line on each.
     List,
     /// Print the JSON schema of the results files (`run --format json`, `sweep`).
@@ -165,6 +169,8 @@ pub struct RunArgs {
     pub export_markdown: Option<PathBuf>,
     #[command(flatten)]
     pub html: html::HtmlArgs,
+    #[command(flatten)]
+    pub shards: shard::ShardArgs,
     /// Worker threads or processes of the pool strategies (W); default: one per core.
     #[arg(long, short = 'w', value_parser = parse_workers)]
     pub workers: Option<usize>,
@@ -329,12 +335,13 @@ pub struct CompletionsArgs {
 }
 
 /// The commands `concbench man` has a page of (every one users see).
-pub const MAN_PAGES: [&str; 9] = [
+pub const MAN_PAGES: [&str; 10] = [
     "run",
     "sweep",
     "report",
     "check",
     "compare",
+    "merge",
     "list",
     "schema",
     "completions",

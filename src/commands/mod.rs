@@ -1,5 +1,5 @@
 //! What each subcommand does, one file each (`run`, `sweep`, `report`,
-//! `list`, `check`), between the parsed flags and the library: presets
+//! `list`, `check`, `merge`), between the parsed flags and the library: presets
 //! applied, the embedded server started, results written atomically, exit
 //! codes decided. The only layer that prints.
 
@@ -7,6 +7,7 @@ mod check;
 mod compare;
 mod gate;
 mod list;
+mod merge;
 mod progress;
 mod report;
 mod run;
@@ -19,6 +20,7 @@ use std::process::ExitCode;
 pub use check::check;
 pub use compare::compare;
 pub use list::list;
+pub use merge::merge;
 pub use report::{report, write_html, write_report};
 pub use run::run;
 pub use shell::{completions, man};
@@ -158,6 +160,9 @@ pub(super) fn options(args: &RunArgs, scenario: &str) -> RunOptions {
         server_faults: args.faults.server_args().join(" "),
         verify: args.verify,
         externals: args.external.externals.clone(),
+        shard: args.shards.shard,
+        start_at_unix_s: args.shards.start_at,
+        start_every_s: args.shards.start_every.map(|d| d.as_secs_f64()),
     }
 }
 

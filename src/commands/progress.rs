@@ -109,6 +109,10 @@ impl RunProgress {
                 shared.counting.store(true, Ordering::Relaxed);
                 *shared.label.lock().expect("label") = label;
             }
+            Step::Waiting { kind, until_unix_s } => {
+                let left_s = until_unix_s - crate::sys::clock::unix_now_s();
+                bar.set_message(format!("{kind} starts in {left_s:.0} s (--start-at)"))
+            }
             Step::Finished {
                 wall_s, efficiency, ..
             } => {

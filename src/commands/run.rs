@@ -19,6 +19,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     interrupt::install_parent();
     let args = &crate::cli::scenario::apply(args)?;
     let resolved = resolve(args)?;
+    if args.shards.shard.is_some() && args.repeat != crate::cli::Repeat::Rounds(1) {
+        return Err(UsageError::new(
+            "--shard",
+            "a run's shard measures one round (the rounds of shards on different hosts do not              pair up); drop --repeat, or shard a sweep, whose shards are whole cells",
+        )
+        .into());
+    }
     // Before anything runs: a format that contradicts --out is bad input.
     let format = output_format(args)?;
     super::report::check_html_path(args.html.html.as_deref())?;

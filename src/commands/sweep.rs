@@ -93,7 +93,10 @@ pub(super) fn run_sweep(
     super::report::check_html_path(args.html.html.as_deref())?;
     let baseline = gate::baseline(&args.gate)?;
     let (_server, target) = target(args)?;
-    let total_cells = grid(&params).len();
+    let total_cells = match args.shards.shard {
+        Some(s) => s.len_of(grid(&params).len()),
+        None => grid(&params).len(),
+    };
     let rounds = (args.repeat.max_rounds(&args.repeat_caps) + args.warmup) as u64;
     let rows = (resolved.kinds.len() + args.external.externals.len()) as u64;
     let bar = ProgressBar::new(total_cells as u64 * rows * rounds);
@@ -108,6 +111,8 @@ pub(super) fn run_sweep(
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
     let mut opts = options(args, &resolved.scenario);
+    // A sweep's shard is a part of its cells; each cell runs its whole plan.
+    opts.shard = None;
     let tick = bar.clone();
     opts.observer = Some(Arc::new(move |w| {
         if let Window::End(_) = w {
@@ -120,6 +125,7 @@ pub(super) fn run_sweep(
         scenario: &resolved.scenario,
         params: &params,
         options: &opts,
+        shard: args.shards.shard,
     };
     // The cell running now, for the table printed after it.
     let label = std::cell::RefCell::new(String::new());

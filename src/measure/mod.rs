@@ -20,6 +20,9 @@ use crate::sys::rusage::{peak_rss_now, reset_peak_rss, Usage};
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Measured {
     pub wall_s: f64,
+    /// When the run began, in seconds since the Unix epoch: the shards of a
+    /// run on several hosts are merged from the earliest start to the latest end.
+    pub started_at_unix_s: f64,
     /// CPU of this process during the run (all threads).
     pub usage: Usage,
     /// Peak RSS during the run (see the module docs).
@@ -32,6 +35,7 @@ pub struct Measured {
 pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Measured) {
     let per_run = reset_peak_rss();
     let before = Usage::now();
+    let started_at_unix_s = crate::sys::clock::unix_now_s();
     let start = Instant::now();
     let r = f();
     let wall_s = start.elapsed().as_secs_f64();
@@ -45,6 +49,7 @@ pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Measured) {
         r,
         Measured {
             wall_s,
+            started_at_unix_s,
             usage,
             peak_rss_bytes,
             peak_rss_is_per_run,

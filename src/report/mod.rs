@@ -2,7 +2,8 @@
 //! and everything that reads it without running anything: loading and
 //! checking saved files ([`mod@file`]), statistics over repeated rounds
 //! ([`stats`]), where the time went ([`phases`]), the one winner rule
-//! ([`mod@winner`]), the verdict that knows a tie ([`mod@verdict`]) and the exporters ([`export`]: table, JSON, CSV, Markdown).
+//! ([`mod@winner`]), the verdict that knows a tie ([`mod@verdict`]), the exporters ([`export`]: table, JSON, CSV, Markdown)
+//! and the merge of shards from several machines ([`mod@merge`]).
 //!
 //! JSON is the product's contract: field names here are what scripts, the CI
 //! gate and the charts read. Add fields; never rename or remove one.
@@ -12,6 +13,7 @@ pub mod compare;
 pub mod export;
 pub mod figure;
 pub mod file;
+pub mod merge;
 pub mod phases;
 pub mod slo;
 pub mod stats;
@@ -22,6 +24,7 @@ pub mod winner;
 
 pub use export::Format;
 pub use file::ResultsFile;
+pub use merge::{MergedMeta, ShardMeta};
 pub use sweep::{SweepCell, SweepReport};
 pub use verdict::{verdict, Verdict};
 pub use winner::{winner, Winner};
@@ -35,6 +38,9 @@ use crate::measure::sampler::Timeline;
 fn custom() -> String {
     "custom".into()
 }
+
+/// Efficiency above this means the bound or the clock is wrong.
+pub const EFFICIENCY_LIMIT: f64 = 1.02;
 
 /// Version of the JSON layout below; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -146,6 +152,19 @@ pub struct Meta {
     /// The fraction of the tasks whose CPU result is checked (1: all).
     #[serde(default = "one")]
     pub cpu_checked_fraction: f64,
+    /// The wall-clock time (`--start-at`, seconds since the Unix epoch)
+    /// the run waited for before its first strategy, so shards on several
+    /// hosts overlap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at_unix_s: Option<f64>,
+    /// Which shard of which plan this run is (`run --shard K/N`): its
+    /// workload and rows are that shard's tasks alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardMeta>,
+    /// When the run is `concbench merge` of shards: how many, from where,
+    /// and which figures are approximations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<MergedMeta>,
 }
 
 fn one() -> f64 {
@@ -364,6 +383,16 @@ pub struct StrategyResult {
     /// Each round's own row (without timelines), when there was more than one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub repeats: Vec<StrategyResult>,
+    /// When the strategy's measured run began, in seconds since the Unix
+    /// epoch (absent in files from before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at_unix_s: Option<f64>,
+    /// The answered requests' latencies as HDR histogram counts, `[µs,
+    /// count]` per recorded value (3 significant digits), kept by shards
+    /// (`run --shard`) so `concbench merge` computes the whole's
+    /// percentiles exactly; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latency_histogram_us: Vec<[u64; 2]>,
 }
 
 /// Sanity checks that every run carries: a failed one adds a flag.

@@ -21,6 +21,10 @@ pub struct SweepReport {
     pub params: Vec<String>,
     /// The cells, in grid order (the last parameter varies fastest).
     pub cells: Vec<SweepCell>,
+    /// Which shard of which sweep this file is (`sweep --shard K/N`; then
+    /// `cells` are that shard's alone); absent in a whole sweep (merged ones included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<super::ShardMeta>,
 }
 
 /// One point of the grid.

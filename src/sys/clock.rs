@@ -31,6 +31,15 @@ pub fn timed<R>(f: impl FnOnce() -> R) -> (R, u64) {
     (r, us_since(start))
 }
 
+/// Now on the wall clock, in seconds since the Unix epoch (0 if the clock
+/// reads before it): what hosts agree on, for a start time shared by shards.
+pub fn unix_now_s() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 
 pub mod arrival;
 pub mod plan;
+pub mod shard;
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use crate::task::WorkKind;
 
 pub use arrival::Arrival;
 pub use plan::{Bound, TaskPlan, Verification, Verify};
+pub use shard::Shard;
 
 /// How much CPU work each task does over its response body.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

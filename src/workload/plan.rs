@@ -32,7 +32,7 @@ use serde::Serialize;
 
 use crate::task::{TaskOutcome, TaskSpec, UserTaskRef, WorkKind};
 
-use super::{CpuWork, Workload};
+use super::{CpuWork, Shard, Workload};
 
 /// How many CPU results are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -131,6 +131,10 @@ pub struct TaskPlan {
     pub units_per_us: f64,
     /// The fraction of tasks whose CPU result is checked (see the module docs).
     pub cpu_checked_fraction: f64,
+    /// The shard of the whole plan this one is (`run --shard K/N`): its
+    /// tasks are the ids `i` with `i mod N == K - 1`, in order, each with the
+    /// latency and payload the whole plan gives it.
+    pub shard: Option<Shard>,
     /// Expected CPU results of the checked tasks computed so far, by id:
     /// computed when first needed and shared by every strategy and round
     /// (and by clones of the plan).
@@ -225,8 +229,28 @@ impl TaskPlan {
             cpu_checked_fraction: verify.fraction(specs.len(), cpu_s),
             specs,
             units_per_us,
+            shard: None,
             cpu_expected: Default::default(),
         })
+    }
+
+    /// This plan's shard `shard`: the tasks it holds, ids and latencies
+    /// unchanged, so the shards of a plan together are exactly the plan.
+    /// The CPU sample is drawn per id, so it is the whole plan's sample too.
+    pub fn shard(mut self, shard: Shard) -> Self {
+        self.specs.retain(|s| shard.holds(s.id));
+        self.shard = Some(shard);
+        self
+    }
+
+    /// Where task `id` is in `specs`, if it is in this plan.
+    fn position(&self, id: u64) -> Option<usize> {
+        let j = match self.shard {
+            None => id,
+            Some(s) if s.holds(id) => id / s.count() as u64,
+            Some(_) => return None,
+        };
+        usize::try_from(j).ok().filter(|&j| j < self.specs.len())
     }
 
     /// This plan for a user's endpoint: no planned latency (the server takes
@@ -267,7 +291,7 @@ impl TaskPlan {
         let specs: Vec<TaskSpec> = outcomes
             .iter()
             .filter_map(|o| {
-                let s = self.specs.get(o.id as usize)?;
+                let s = self.specs.get(self.position(o.id)?)?;
                 Some(TaskSpec {
                     latency_us: if o.result.is_ok() { o.latency_us } else { 0 },
                     ..*s
@@ -304,7 +328,7 @@ impl TaskPlan {
         let fresh: Vec<(u64, u64)> = todo
             .par_iter()
             .filter_map(|&id| {
-                let s = self.specs.get(id as usize)?;
+                let s = self.specs.get(self.position(id)?)?;
                 let body = self.work.body(self.seed, s.id, s.bytes);
                 Some((id, self.work.complete(&body, s.cpu_units).cpu_result))
             })
@@ -328,7 +352,9 @@ impl TaskPlan {
         in_flight: usize,
         cores: usize,
     ) -> Bound {
-        let specs: Vec<&TaskSpec> = ids.filter_map(|id| self.specs.get(id as usize)).collect();
+        let specs: Vec<&TaskSpec> = ids
+            .filter_map(|id| self.specs.get(self.position(id)?))
+            .collect();
         self.bound_of(specs.into_iter(), in_flight, cores)
     }
 
@@ -401,7 +427,7 @@ impl TaskPlan {
         let mut v = Verification::default();
         let mut failures: Vec<(u64, &'static str, String)> = Vec::new();
         for o in outcomes {
-            match seen.get_mut(o.id as usize) {
+            match self.position(o.id).and_then(|i| seen.get_mut(i)) {
                 Some(slot @ None) => *slot = Some(o),
                 Some(Some(_)) => failures.push((o.id, "duplicate", "reported twice".into())),
                 None => failures.push((o.id, "unknown_task", "is not in the plan".into())),
@@ -417,7 +443,10 @@ impl TaskPlan {
         let verdicts: Vec<Result<bool, (&'static str, String)>> = seen
             .par_iter()
             .enumerate()
-            .map(|(i, slot)| self.verdict(&self.specs[i], *slot, cpu.get(&(i as u64)).copied()))
+            .map(|(i, slot)| {
+                let spec = &self.specs[i];
+                self.verdict(spec, *slot, cpu.get(&spec.id).copied())
+            })
             .collect();
         for (i, verdict) in verdicts.into_iter().enumerate() {
             match verdict {
@@ -425,7 +454,7 @@ impl TaskPlan {
                     v.tasks_ok += 1;
                     v.tasks_cpu_checked += cpu_checked as u64;
                 }
-                Err((cause, msg)) => failures.push((i as u64, cause, msg)),
+                Err((cause, msg)) => failures.push((self.specs[i].id, cause, msg)),
             }
         }
         failures.sort_by_key(|f| f.0);
@@ -588,6 +617,25 @@ mod tests {
         o.reverse();
         let v = p.verify(&o);
         assert_eq!((v.tasks_ok, v.tasks_failed), (10, 0));
+    }
+
+    #[test]
+    fn the_shards_of_a_plan_are_the_plan_and_each_verifies_its_own_tasks_only() {
+        let whole = plan();
+        let shards: Vec<TaskPlan> = (1..=3)
+            .map(|k| plan().shard(Shard::new(k, 3).unwrap()))
+            .collect();
+        let mut specs: Vec<TaskSpec> = shards.iter().flat_map(|s| s.specs.clone()).collect();
+        specs.sort_by_key(|s| s.id);
+        assert_eq!(specs, whole.specs);
+        let (second, third) = (&shards[1], &shards[2]);
+        let v = second.verify(&honest(second));
+        assert_eq!((v.tasks_ok, v.tasks_failed), (3, 0));
+        // Another shard's task is not this one's, and this one's are missing.
+        let v = second.verify(&honest(third));
+        assert_eq!(v.failures["unknown_task"], 3);
+        assert_eq!(v.failures["missing"], 3);
+        assert!(v.first_failure.unwrap().starts_with("task 1:"));
     }
 
     #[test]

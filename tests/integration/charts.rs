@@ -371,6 +371,7 @@ fn sweep_fixture(params: &[&str]) -> SweepReport {
         scenario: "aiomultiprocess".into(),
         params: params.iter().map(|p| p.to_string()).collect(),
         cells,
+        shard: None,
     }
 }
 

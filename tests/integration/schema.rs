@@ -72,6 +72,7 @@ fn a_real_run_and_a_sweep_validate_against_the_schema() {
             x: BTreeMap::from([("concurrency".into(), 4.0)]),
             report: run,
         }],
+        shard: None,
     };
     let sweep_json = serde_json::to_value(ResultsFile::Sweep(sweep.clone())).unwrap();
     let errors: Vec<String> = validator
