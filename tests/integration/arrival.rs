@@ -126,3 +126,94 @@ fn a_sweep_of_offered_load_names_the_highest_rate_each_model_sustains() {
         common::one_line_usage_error(&["sweep", "--param", "concurrency=1,2", "--slo", "p99<50ms"]);
     assert!(line.contains("--param arrival="), "{line}");
 }
+
+/// A mock server whose answers now and then take 150 ms instead of 5 ms
+/// (3% of them drip their body over 150 ms).
+fn stalling_server() -> mock_server::ServerHandle {
+    mock_server::MockServer::start(mock_server::ServerConfig {
+        faults: mock_server::faults::Faults {
+            drip: std::time::Duration::from_millis(150),
+            drip_rate: 0.03,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .expect("mock server starts")
+}
+
+#[test]
+fn a_server_that_stalls_now_and_then_is_hidden_by_the_closed_loop_and_shown_by_the_open_one() {
+    let _cores = common::quiet_cores();
+    let server = stalling_server();
+    let run = |arrival: Arrival| {
+        let w = concbench::workload::Workload {
+            arrival,
+            cpu: concbench::workload::CpuWork::Units(0),
+            ..common::small(200, "5ms")
+        };
+        let report = run_workload(
+            &w,
+            &[StrategyKind::Sequential],
+            &common::target(&server.url()),
+            &common::options(),
+        )
+        .unwrap();
+        report.results[0].clone()
+    };
+    // One request at a time: the closed loop waits out each stall and
+    // simply sends the next request later, so 97% of its latencies are 5 ms.
+    let closed = run(Arrival::Closed);
+    // At 100/s (a gap of 10 ms, ~4 ms of slack) the same loop falls ~145 ms
+    // behind at every stall and takes dozens of tasks to catch up: they
+    // were late, which only the latency from due shows.
+    let open = run(Arrival::Rate { per_s: 100.0 });
+    assert_eq!((closed.tasks_ok, open.tasks_ok), (200, 200));
+    let from_due = open.latency_corrected_s.unwrap();
+    assert!(
+        closed.latency_s.p90 < 0.02,
+        "closed p90 {:?}",
+        closed.latency_s
+    );
+    assert!(
+        from_due.p90 > 5.0 * closed.latency_s.p90,
+        "open p90 from due {:?} against closed {:?}",
+        from_due,
+        closed.latency_s
+    );
+    assert!(open.late_starts > 20, "{}", open.late_starts);
+    println!(
+        "closed p50 {:.1} ms p90 {:.1} ms p99 {:.1} ms; open (100/s) from due p50 {:.1} ms p90 {:.1} ms p99 {:.1} ms, raw p90 {:.1} ms, {} late",
+        closed.latency_s.p50 * 1e3,
+        closed.latency_s.p90 * 1e3,
+        closed.latency_s.p99 * 1e3,
+        from_due.p50 * 1e3,
+        from_due.p90 * 1e3,
+        from_due.p99 * 1e3,
+        open.latency_s.p90 * 1e3,
+        open.late_starts
+    );
+}
+
+#[test]
+fn bad_arrival_input_is_one_line() {
+    for (args, says) in [
+        (vec!["--arrival", "rate:0/s"], "is not a rate"),
+        (
+            vec!["--arrival", "rate:10/s", "--duration", "1s", "--tasks", "5"],
+            "cannot be used with",
+        ),
+    ] {
+        let mut argv = vec!["run"];
+        argv.extend(args);
+        let line = common::one_line_usage_error(&argv);
+        assert!(line.contains(says), "{argv:?}: {line}");
+    }
+    let line = common::one_line_usage_error(&[
+        "sweep",
+        "--param",
+        "arrival=rate:10/s",
+        "--slo",
+        "p99>5ms",
+    ]);
+    assert!(line.contains("p99<50ms"), "{line}");
+}
