@@ -246,6 +246,7 @@ pub fn run_sweep(
             .collect(),
         cells: Vec::with_capacity(cells.len()),
         shard,
+        slo: None,
     };
     for cell in cells {
         let mut workload = sweep.workload.clone();

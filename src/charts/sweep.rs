@@ -73,6 +73,17 @@ impl Metric {
         }
     }
 
+    /// The latency quantile this metric draws, if it is one.
+    fn quantile(self) -> Option<crate::report::slo::Quantile> {
+        use crate::report::slo::Quantile;
+        match self {
+            Metric::LatencyP50 => Some(Quantile::P50),
+            Metric::LatencyP99 => Some(Quantile::P99),
+            Metric::LatencyP999 => Some(Quantile::P999),
+            _ => None,
+        }
+    }
+
     pub(super) fn value(self, r: &StrategyResult) -> f64 {
         let stat = |k: &str, v: f64| r.stats.get(k).map(|s| s.median).unwrap_or(v);
         match self {
@@ -144,6 +155,19 @@ impl Chart for SweepChart<'_> {
             .collect();
         if metric == Metric::Efficiency {
             legend.push(entry(Swatch::Dashed(MARK), "1 = the lower bound"));
+        }
+        // The objective, on the chart of its own quantile.
+        let slo = sweep
+            .slo
+            .as_deref()
+            .and_then(|s| s.parse::<crate::report::slo::Slo>().ok())
+            .filter(|s| metric.quantile() == Some(s.quantile));
+        if let Some(s) = &slo {
+            legend.push(entry(Swatch::Dashed(MARK), format!("SLO {s}")));
+            legend.push(entry(
+                Swatch::Marker(MARK),
+                "ringed: each model's highest rate under it",
+            ));
         }
         if any_failed {
             legend.push(entry(
@@ -249,6 +273,30 @@ impl Chart for SweepChart<'_> {
                 4,
                 MARK.stroke_width(1),
             ))?;
+        }
+        if let Some(slo) = &slo {
+            let r = x.range();
+            let at = y.t(slo.below_s);
+            chart.plotting_area().draw(&DashedPathElement::new(
+                vec![(r.start, at), (r.end, at)],
+                6,
+                4,
+                MARK.stroke_width(1),
+            ))?;
+            // Each model's knee: its highest rate that met the objective.
+            for (name, rate) in slo.sustained(sweep).unwrap_or_default() {
+                let (Some(rate), Some((_, pts))) = (rate, series.iter().find(|(s, _)| *s == name))
+                else {
+                    continue;
+                };
+                if let Some(p) = pts.iter().find(|p| (p.0 - rate).abs() < 1e-9) {
+                    chart.plotting_area().draw(&Circle::new(
+                        (x.t(p.0), y.t(p.1)),
+                        9,
+                        strategy_colour(&name).stroke_width(2),
+                    ))?;
+                }
+            }
         }
         for (s, pts) in &series {
             let c = strategy_colour(s);

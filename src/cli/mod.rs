@@ -382,7 +382,7 @@ pub fn parse() -> Result<Cli, clap::Error> {
     parse_from(std::env::args_os())
 }
 
-/// [`parse`] over the given arguments.
+/// [`parse()`] over the given arguments.
 pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
 where
     I: IntoIterator<Item = T>,

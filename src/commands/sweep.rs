@@ -179,8 +179,14 @@ pub(super) fn run_sweep(
         out.display(),
         csv_out.display()
     );
-    if let Some(line) = slo.and_then(|s| s.line(&report)) {
-        println!("{line}");
+    let mut report = report;
+    if let Some(s) = slo {
+        if let Some(line) = s.line(&report) {
+            println!("{line}");
+        }
+        // Kept with the results, so the charts can mark it.
+        report.slo = Some(s.to_string());
+        file::write_sweep(&out, &csv_out, &report)?;
     }
     let results = ResultsFile::Sweep(report);
     if let Some(b) = &baseline {

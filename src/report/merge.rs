@@ -251,6 +251,7 @@ fn merge_sweeps(parts: &[&Part], whole: &ShardMeta) -> Result<SweepReport, Usage
         params: s.params.clone(),
         cells,
         shard: None,
+        slo: s.slo.clone(),
     })
 }
 

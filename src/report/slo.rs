@@ -156,6 +156,11 @@ mod tests {
         assert_eq!((slo.quantile, slo.below_s), (Quantile::P99, 0.05));
         assert_eq!(slo.to_string(), "p99<50.0ms");
         assert_eq!(
+            slo.to_string().parse::<Slo>(),
+            Ok(slo),
+            "kept in a sweep file and read back"
+        );
+        assert_eq!(
             "p99.9 < 1s".parse::<Slo>().unwrap().quantile,
             Quantile::P999
         );

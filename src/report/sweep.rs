@@ -25,6 +25,11 @@ pub struct SweepReport {
     /// `cells` are that shard's alone); absent in a whole sweep (merged ones included).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<super::ShardMeta>,
+    /// The latency objective of `--slo` (e.g. `p99<50.0ms`), when one was
+    /// given: the charts of latency against offered load mark it and each
+    /// model's highest rate under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<String>,
 }
 
 /// One point of the grid.

@@ -175,7 +175,7 @@ pub struct Verification {
 
 impl TaskPlan {
     /// Expands a validated workload into tasks; `units_per_us` comes from
-    /// [`kernel::calibrate`]. CPU results are checked as [`Verify::Auto`] says.
+    /// [`crate::task::kernel::calibrate`]. CPU results are checked as [`Verify::Auto`] says.
     pub fn build(workload: &Workload, units_per_us: f64) -> Self {
         Self::build_verified(workload, units_per_us, Verify::Auto)
     }

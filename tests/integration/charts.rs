@@ -372,6 +372,7 @@ fn sweep_fixture(params: &[&str]) -> SweepReport {
         params: params.iter().map(|p| p.to_string()).collect(),
         cells,
         shard: None,
+        slo: None,
     }
 }
 

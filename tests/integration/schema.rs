@@ -73,6 +73,7 @@ fn a_real_run_and_a_sweep_validate_against_the_schema() {
             report: run,
         }],
         shard: None,
+        slo: None,
     };
     let sweep_json = serde_json::to_value(ResultsFile::Sweep(sweep.clone())).unwrap();
     let errors: Vec<String> = validator
