@@ -81,7 +81,7 @@ mod routes;
 mod serve;
 mod state;
 pub mod stats;
-mod timer;
+pub mod timer;
 pub mod units;
 
 pub use config::ServerConfig;

@@ -55,7 +55,7 @@ struct Inner {
 }
 
 /// The handle requests sleep through; dropping the last one stops the thread.
-pub(crate) struct PreciseTimer {
+pub struct PreciseTimer {
     inner: Arc<Inner>,
     thread: Option<JoinHandle<()>>,
 }
@@ -63,7 +63,7 @@ pub(crate) struct PreciseTimer {
 impl PreciseTimer {
     /// Starts the timer thread; `on_start` runs on it first (the server uses
     /// it to register the thread for its CPU accounting).
-    pub(crate) fn start(on_start: impl FnOnce() + Send + 'static) -> std::io::Result<Self> {
+    pub fn start(on_start: impl FnOnce() + Send + 'static) -> std::io::Result<Self> {
         let inner = Arc::new(Inner {
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
@@ -90,7 +90,7 @@ impl PreciseTimer {
     }
 
     /// Waits until `deadline`, late by tens of microseconds rather than a millisecond.
-    pub(crate) async fn sleep_until(&self, deadline: Instant) {
+    pub async fn sleep_until(&self, deadline: Instant) {
         // Never early: a request asks for at least its latency.
         let now = Instant::now();
         if deadline <= now {
@@ -141,6 +141,12 @@ fn run(inner: &Inner) {
             }
             None => inner.wake.wait(st).expect("timer lock"),
         };
+    }
+}
+
+impl std::fmt::Debug for PreciseTimer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PreciseTimer")
     }
 }
 

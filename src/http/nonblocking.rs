@@ -140,9 +140,7 @@ async fn attempt_endpoint(
 pub async fn fetch_async(client: &AsyncClient, spec: &TaskSpec) -> Fetched {
     let s = &*client.session;
     s.panic_if_asked(spec.id);
-    if let Some(wait) = s.until_due(spec.id) {
-        sleep_interruptible_async(wait).await;
-    }
+    s.wait_until_due(spec.id).await;
     let mut tries = Attempts::default();
     loop {
         if let Some(wait) = s.pace() {

@@ -159,6 +159,12 @@ pub struct Session {
     /// Under an open loop, when each task is due (µs after `run_start_ns`,
     /// by id): a task's first request waits for it.
     pub due_us: Option<Arc<Vec<u64>>>,
+    /// Under an open loop, the async clients' wait for a due time: tokio's
+    /// timer fires on a 1 ms tick (0.5 ms late on average), which would
+    /// show in every task's latency from due; this one thread is late by
+    /// tens of µs (the mock server's own timer). `None` when it cannot start:
+    /// then tokio's timer, and the lateness shows.
+    timer: Option<Arc<mock_server::timer::PreciseTimer>>,
 }
 
 impl Session {
@@ -177,6 +183,7 @@ impl Session {
             endpoint: None,
             user: None,
             due_us: None,
+            timer: None,
         }
     }
 
@@ -192,7 +199,35 @@ impl Session {
 
     /// The session, waiting for each task's due time (an open loop).
     pub fn with_due(self, due_us: Option<Arc<Vec<u64>>>) -> Self {
-        Self { due_us, ..self }
+        let timer = due_us
+            .as_ref()
+            .and_then(|_| mock_server::timer::PreciseTimer::start(|| {}).ok())
+            .map(Arc::new);
+        Self {
+            due_us,
+            timer,
+            ..self
+        }
+    }
+
+    /// Waits on the async runtime until task `id` is due (an open loop),
+    /// waking early if the run is interrupted.
+    pub async fn wait_until_due(&self, id: u64) {
+        let Some(wait) = self.until_due(id) else {
+            return;
+        };
+        // Long waits in interruptible steps; the last 20 ms on the precise timer.
+        const PRECISE: Duration = Duration::from_millis(20);
+        if wait > PRECISE {
+            sleep_interruptible_async(wait - PRECISE).await;
+        }
+        match (&self.timer, self.until_due(id)) {
+            (_, None) => {}
+            (Some(t), Some(rest)) if !interrupt::requested() => {
+                t.sleep_until(std::time::Instant::now() + rest).await
+            }
+            (_, Some(rest)) => sleep_interruptible_async(rest).await,
+        }
     }
 
     /// Under an open loop, how long task `id` must still wait until it is due.
