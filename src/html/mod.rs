@@ -110,21 +110,8 @@ pub fn render_sweep(sweep: &SweepReport) -> anyhow::Result<String> {
     }
     body += "<h2>Each cell</h2>\n";
     for cell in &sweep.cells {
-        let label: Vec<String> = sweep
-            .params
-            .iter()
-            .map(|p| {
-                format!(
-                    "{p} = {}",
-                    cell.values.get(p).map(String::as_str).unwrap_or("")
-                )
-            })
-            .collect();
-        let _ = writeln!(
-            body,
-            "<details><summary>{}</summary>",
-            escape(&label.join(", "))
-        );
+        let label = cell.label(&sweep.params);
+        let _ = writeln!(body, "<details><summary>{}</summary>", escape(&label));
         body += &run_sections(&cell.report, 3);
         body += "</details>\n";
     }

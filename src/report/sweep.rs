@@ -41,3 +41,19 @@ pub struct SweepCell {
     pub x: BTreeMap<String, f64>,
     pub report: RunReport,
 }
+
+impl SweepCell {
+    /// The cell in words, e.g. `latency = 10ms, cpu = 1ms` (the values as given).
+    pub fn label(&self, params: &[String]) -> String {
+        params
+            .iter()
+            .map(|p| {
+                format!(
+                    "{p} = {}",
+                    self.values.get(p).map(String::as_str).unwrap_or("")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

@@ -68,17 +68,8 @@ pub fn summary(results: &ResultsFile, charts: &[PathBuf]) -> String {
                 let _ = writeln!(out, "| {} | {cell_line} |", vals.join(" | "));
             }
             for cell in &s.cells {
-                let label: Vec<String> = s
-                    .params
-                    .iter()
-                    .map(|p| {
-                        format!(
-                            "{p} = {}",
-                            cell.values.get(p).map(String::as_str).unwrap_or("")
-                        )
-                    })
-                    .collect();
-                let _ = writeln!(out, "\n## {}\n", label.join(", "));
+                let label = cell.label(&s.params);
+                let _ = writeln!(out, "\n## {}\n", label);
                 out += &render(&cell.report);
             }
         }
