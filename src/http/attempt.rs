@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::Session;
 use crate::sys::clock::{mono_now_ns, timed, us_between};
-use crate::task::{Completed, Completer, Phases, TaskError, TaskOutcome, TaskSpec, WorkKind};
+use crate::task::{Completed, Phases, TaskError, TaskOutcome, TaskSpec, WorkKind};
 
 /// One attempt's result: the body and the server's lateness, or why not
 /// (with how long the server asked us to wait).
@@ -32,9 +32,9 @@ pub struct Fetched<B = bytes::Bytes> {
 
 impl<B: AsRef<[u8]>> Fetched<B> {
     /// The task's outcome with its CPU work done here, inline.
-    pub fn complete(&self, spec: &TaskSpec, completer: &Completer) -> TaskOutcome {
+    pub fn complete(&self, spec: &TaskSpec, session: &Session) -> TaskOutcome {
         let (result, cpu_us) = timed(|| match &self.body {
-            Ok(body) => Ok(completer.complete(spec.id, body.as_ref(), spec.cpu_units)),
+            Ok(body) => Ok(session.complete(spec.id, body.as_ref(), spec.cpu_units)),
             Err(e) => Err(e.clone()),
         });
         self.outcome(spec.id, result, cpu_us)

@@ -173,7 +173,7 @@ pub fn fetch_blocking(client: &BlockingClient, spec: &TaskSpec) -> Fetched<Vec<u
 /// Runs one task on a blocking client: its attempts (paced by the rate
 /// limiter, retried with backoff as the policy says), then the CPU work.
 pub fn run_blocking(client: &BlockingClient, spec: &TaskSpec) -> TaskOutcome {
-    fetch_blocking(client, spec).complete(spec, &client.session().completer())
+    fetch_blocking(client, spec).complete(spec, client.session())
 }
 
 #[cfg(test)]

@@ -162,5 +162,5 @@ pub async fn fetch_async(client: &AsyncClient, spec: &TaskSpec) -> Fetched {
 pub async fn run_async(client: &AsyncClient, spec: &TaskSpec) -> TaskOutcome {
     fetch_async(client, spec)
         .await
-        .complete(spec, &client.session().completer())
+        .complete(spec, client.session())
 }

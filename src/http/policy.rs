@@ -164,7 +164,8 @@ pub struct Session {
     /// show in every task's latency from due; this one thread is late by
     /// tens of µs (the mock server's own timer). `None` when it cannot start:
     /// then tokio's timer, and the lateness shows.
-    timer: Option<Arc<mock_server::timer::PreciseTimer>>,
+    /// Started by the first wait, so a blocking client never starts one.
+    timer: std::sync::OnceLock<Option<mock_server::timer::PreciseTimer>>,
 }
 
 impl Session {
@@ -183,7 +184,7 @@ impl Session {
             endpoint: None,
             user: None,
             due_us: None,
-            timer: None,
+            timer: std::sync::OnceLock::new(),
         }
     }
 
@@ -199,15 +200,7 @@ impl Session {
 
     /// The session, waiting for each task's due time (an open loop).
     pub fn with_due(self, due_us: Option<Arc<Vec<u64>>>) -> Self {
-        let timer = due_us
-            .as_ref()
-            .and_then(|_| mock_server::timer::PreciseTimer::start(|| {}).ok())
-            .map(Arc::new);
-        Self {
-            due_us,
-            timer,
-            ..self
-        }
+        Self { due_us, ..self }
     }
 
     /// Waits on the async runtime until task `id` is due (an open loop),
@@ -221,7 +214,10 @@ impl Session {
         if wait > PRECISE {
             sleep_interruptible_async(wait - PRECISE).await;
         }
-        match (&self.timer, self.until_due(id)) {
+        let timer = self
+            .timer
+            .get_or_init(|| mock_server::timer::PreciseTimer::start(|| {}).ok());
+        match (timer, self.until_due(id)) {
             (_, None) => {}
             (Some(t), Some(rest)) if !interrupt::requested() => {
                 t.sleep_until(std::time::Instant::now() + rest).await
@@ -236,6 +232,15 @@ impl Session {
         let at = self.run_start_ns.saturating_add(due.saturating_mul(1_000));
         let now = mono_now_ns();
         (at > now).then(|| Duration::from_nanos(at - now))
+    }
+
+    /// Task `id`'s result over `body`, done here: the user's CPU part or the
+    /// run's kind of work (what [`Self::completer`] carries elsewhere).
+    pub fn complete(&self, id: u64, body: &[u8], units: u64) -> crate::task::Completed {
+        match &self.user {
+            Some(u) => crate::task::work::complete_user(u, id, body),
+            None => self.work.complete(body, units),
+        }
     }
 
     /// What turns a body into a result in this session.

@@ -52,22 +52,36 @@ fn step(h: u64, w: u64) -> u64 {
 /// run measures the machine's noise, not the kernel.
 pub fn calibrate(min_run: Duration) -> f64 {
     let body = mock_server::payload::generate(1, 1, 16 * 1024);
-    let mut units = 100_000u64;
+    speed_of(cpu_work, &body, 100_000, min_run)
+}
+
+/// Units per microsecond of `run` over `body` (any kind of work): the run
+/// grows from `start_units` until it lasts `min_run`, one untimed run
+/// faults in what a first run touches (the allocator's pages), then the best
+/// of five timed runs.
+pub fn speed_of(
+    run: fn(&[u8], u64, u64) -> u64,
+    body: &[u8],
+    start_units: u64,
+    min_run: Duration,
+) -> f64 {
+    let mut units = start_units.max(1);
     // Grow the run until it is long enough to time.
     loop {
         let t = Instant::now();
-        black_box(cpu_work(black_box(&body), units, 1));
+        black_box(run(black_box(body), units, 1));
         if t.elapsed() >= min_run || units > 1 << 40 {
             break;
         }
         units *= 2;
     }
+    black_box(run(black_box(body), units, 1));
     let mut best = 0.0f64;
     for _ in 0..5 {
         let t = Instant::now();
-        black_box(cpu_work(black_box(&body), units, 1));
+        black_box(run(black_box(body), units, 1));
         let us = t.elapsed().as_secs_f64() * 1e6;
-        best = best.max(units as f64 / us);
+        best = best.max(units as f64 / us.max(1e-3));
     }
     best
 }

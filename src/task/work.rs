@@ -8,8 +8,7 @@
 //! new kind is a new row in [`WORKS`] and a file of its own; nothing else
 //! changes.
 
-use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mock_server::payload::{self, Kind as BodyKind};
 use serde::{Deserialize, Serialize};
@@ -115,27 +114,7 @@ impl WorkKind {
             WorkKind::Hash => kernel::calibrate(min_run),
             _ => {
                 let body = self.body(1, 1, bytes.max(self.work().min_bytes));
-                let run = self.work().run;
-                let mut units = 1u64;
-                loop {
-                    let t = Instant::now();
-                    black_box(run(black_box(&body), units, 1));
-                    if t.elapsed() >= min_run || units > 1 << 30 {
-                        break;
-                    }
-                    units *= 2;
-                }
-                // Untimed first: the allocator's first pages are faulted in
-                // once per process, not once per pass.
-                black_box(run(black_box(&body), units, 1));
-                let mut best = 0.0f64;
-                for _ in 0..5 {
-                    let t = Instant::now();
-                    black_box(run(black_box(&body), units, 1));
-                    let us = t.elapsed().as_secs_f64() * 1e6;
-                    best = best.max(units as f64 / us.max(1e-3));
-                }
-                best
+                kernel::speed_of(self.work().run, &body, 1, min_run)
             }
         }
     }
@@ -155,12 +134,17 @@ impl Completer {
     pub fn complete(&self, id: u64, body: &[u8], units: u64) -> Completed {
         match self {
             Completer::Work(w) => w.complete(body, units),
-            Completer::User(u) => Completed {
-                body_len: body.len(),
-                body_checksum: payload::checksum(body),
-                cpu_result: u.0.process(id, body),
-            },
+            Completer::User(u) => complete_user(u, id, body),
         }
+    }
+}
+
+/// Task `id`'s result over `body` by the user's own CPU part.
+pub fn complete_user(u: &super::UserTaskRef, id: u64, body: &[u8]) -> Completed {
+    Completed {
+        body_len: body.len(),
+        body_checksum: payload::checksum(body),
+        cpu_result: u.0.process(id, body),
     }
 }
 

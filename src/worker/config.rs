@@ -97,11 +97,14 @@ impl WorkerConfig {
                 } else {
                     None
                 })
-                .with_due(
+                // A CPU worker sends no request: it has nothing to wait for.
+                .with_due(if self.mode == WorkerMode::Cpu {
+                    None
+                } else {
                     self.arrival
                         .due_us(self.tasks, self.seed)
-                        .map(std::sync::Arc::new),
-                ),
+                        .map(std::sync::Arc::new)
+                }),
         )
     }
 
