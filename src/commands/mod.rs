@@ -43,6 +43,8 @@ pub(super) struct Resolved {
     pub(super) scenario: String,
     /// The preset's own sweep, if it has one.
     pub(super) preset_sweep: Option<SweepParam>,
+    /// The user's endpoint, when `--target` is a template with `{id}`.
+    pub(super) endpoint: Option<std::sync::Arc<crate::http::Endpoint>>,
 }
 
 pub(super) fn resolve(args: &RunArgs) -> anyhow::Result<Resolved> {
@@ -114,7 +116,8 @@ pub(super) fn resolve(args: &RunArgs) -> anyhow::Result<Resolved> {
         workload.tasks = n;
     }
     workload.validate()?;
-    args.endpoint
+    let endpoint = args
+        .endpoint
         .endpoint(args.target.as_deref(), |id| args.given(id))?;
     args.external
         .models()
@@ -124,10 +127,12 @@ pub(super) fn resolve(args: &RunArgs) -> anyhow::Result<Resolved> {
         kinds,
         scenario,
         preset_sweep,
+        endpoint,
     })
 }
 
-pub(super) fn options(args: &RunArgs, scenario: &str) -> RunOptions {
+pub(super) fn options(args: &RunArgs, resolved: &Resolved) -> RunOptions {
+    let scenario = resolved.scenario.as_str();
     RunOptions {
         cores: args.cores,
         strategy: StrategyOptions {
@@ -140,11 +145,7 @@ pub(super) fn options(args: &RunArgs, scenario: &str) -> RunOptions {
             max_tasks_per_child: args.max_tasks_per_child,
             test_panic_after: args.test_panic_after,
             test_panic_task: args.test_panic_task,
-            // Checked by `resolve` first, so a flag without a template never gets here.
-            endpoint: args
-                .endpoint
-                .endpoint(args.target.as_deref(), |id| args.given(id))
-                .unwrap_or_default(),
+            endpoint: resolved.endpoint.clone(),
             user: None,
         },
         repeat: args.repeat.max_rounds(&args.repeat_caps),

@@ -39,7 +39,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let (_server, target) = target(args)?;
     warn_if_too_few_files(resolved.workload.concurrency);
-    let mut opts = options(args, &resolved.scenario);
+    let mut opts = options(args, &resolved);
     opts.on_step = Some(progress.on_step());
     let report = bench::run_workload(&resolved.workload, &resolved.kinds, &target, &opts)?;
     drop(progress);

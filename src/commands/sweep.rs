@@ -110,7 +110,7 @@ pub(super) fn run_sweep(
     } else {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
-    let mut opts = options(args, &resolved.scenario);
+    let mut opts = options(args, &resolved);
     // A sweep's shard is a part of its cells; each cell runs its whole plan.
     opts.shard = None;
     let tick = bar.clone();
