@@ -5,13 +5,18 @@
 //!   one iteration is one whole run of the plan, verified.
 //! - The harness's own hot paths: per-request dispatch, IPC framing, the body
 //!   checksum and the CPU-work kernel, so a regression in concbench itself shows.
+//! - `per_request`: one instant 16-byte request on each client against an
+//!   in-process mock server: the blocking client (ureq) and the async client
+//!   one at a time (a loopback round trip and the client's own path), and
+//!   the async client with 50 in flight on two runtime threads (its path
+//!   amortised, as in `scripts/compare-load-generators.sh`).
 //!
 //! `cargo bench -- --test` runs every bench once, as a smoke test.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use concbench::http::{self, BlockingClient};
+use concbench::http::{self, AsyncClient, BlockingClient};
 use concbench::strategy::{RunContext, StrategyKind};
 use concbench::sys::clock::mono_now_ns;
 use concbench::task::{self, kernel, TaskOutcome, TaskSpec};
@@ -144,5 +149,70 @@ fn hot_paths(c: &mut Criterion) {
     server.shutdown();
 }
 
-criterion_group!(benches, whole_runs, hot_paths);
+fn per_request(c: &mut Criterion) {
+    mock_server::raise_fd_limit();
+    let server = MockServer::start(ServerConfig::default()).expect("mock server starts");
+    let session = || {
+        std::sync::Arc::new(concbench::http::Session::new(
+            &server.url(),
+            3,
+            mono_now_ns(),
+            Default::default(),
+        ))
+    };
+    let spec = |id| TaskSpec {
+        id,
+        latency_us: 0,
+        bytes: 16,
+        cpu_units: 0,
+    };
+    let ok = |o: &TaskOutcome| assert!(o.result.is_ok(), "{:?}", o.result);
+    let mut g = c.benchmark_group("per_request");
+    g.throughput(Throughput::Elements(1));
+
+    let blocking = BlockingClient::new(1, Default::default(), session());
+    g.bench_function("blocking_one_at_a_time", |b| {
+        b.iter(|| ok(&http::run_blocking(&blocking, &spec(1))))
+    });
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let one = AsyncClient::new(1, Default::default(), session()).expect("a client");
+    g.bench_function("async_one_at_a_time", |b| {
+        b.iter(|| ok(&rt.block_on(http::run_async(&one, &spec(1)))))
+    });
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let many = AsyncClient::new(50, Default::default(), session()).expect("a client");
+    g.bench_function("async_50_in_flight", |b| {
+        b.iter_custom(|iters| {
+            let specs: Vec<TaskSpec> = (0..iters).map(spec).collect();
+            let client = many.clone();
+            let start = Instant::now();
+            let outcomes = rt.block_on(task::guard::run_bounded(
+                &specs,
+                50,
+                || None,
+                move |s| {
+                    let client = client.clone();
+                    async move { http::run_async(&client, &s).await }
+                },
+            ));
+            let took = start.elapsed();
+            outcomes.iter().for_each(ok);
+            took
+        })
+    });
+    g.finish();
+    drop(rt);
+    server.shutdown();
+}
+
+criterion_group!(benches, whole_runs, hot_paths, per_request);
 criterion_main!(benches);

@@ -12,7 +12,7 @@ use super::{Observer, Window};
 use crate::measure::machine::SystemSnapshot;
 use crate::measure::sampler::{Sampled, Sampler};
 use crate::measure::server::ServerControl;
-use crate::measure::{measure, Measured};
+use crate::measure::{measure_from, Measured};
 use crate::strategy::{Contender, RunContext, StrategyRun};
 use crate::workload::{Bound, TaskPlan};
 
@@ -71,11 +71,15 @@ pub(super) fn execute(
     let mut staged = kind
         .prepare(plan)
         .with_context(|| format!("strategy {kind} could not run"))?;
-    let ((run, sampled), measured) = measure(|| {
-        let sampler = Sampler::start(interval, server_pid);
-        let run = kind.launch(&mut staged, plan, ctx);
-        (run, sampler.stop())
-    });
+    // Under --preconnect the window begins once the connections are open.
+    let ((run, sampled), measured) = measure_from(
+        || {
+            let sampler = Sampler::start(interval, server_pid);
+            let run = kind.launch(&mut staged, plan, ctx);
+            (run, sampler.stop())
+        },
+        |(run, _)| run.as_ref().ok().and_then(|r| r.window_start),
+    );
     if let Some(o) = observer {
         o(Window::End(kind.clone()));
     }

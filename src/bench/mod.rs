@@ -309,6 +309,7 @@ pub fn run_workload(
         user_task: user.as_ref().map(|u| u.0.name()),
         workers: ctx.options.workers,
         connection: ctx.options.connection.name().to_string(),
+        preconnect: ctx.options.preconnect,
         schedule: ctx.options.schedule.name().to_string(),
         batch: ctx.options.batch,
         repeat,

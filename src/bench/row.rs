@@ -185,6 +185,7 @@ pub(super) fn build(raw: &RawRun, plan: &TaskPlan) -> StrategyResult {
         threads_started: run.threads_started,
         processes_started: run.children.processes,
         workers_replaced: run.workers_replaced,
+        connections_preopened: run.connections_preopened,
         wall_s,
         ideal_s: bound.ideal_s,
         bound_io_s: bound.io_s,
@@ -342,6 +343,7 @@ mod tests {
                 },
                 threads_started: 3,
                 workers_replaced: 0,
+                ..StrategyRun::default()
             },
             measured: Measured {
                 wall_s,

@@ -177,6 +177,11 @@ pub struct RunArgs {
     /// Reuse keep-alive connections, or open a new one per request.
     #[arg(long, value_enum, default_value_t = ConnectionMode::Reuse)]
     pub connection: ConnectionMode,
+    /// Open the C connections before the measured window, as wrk does, so the window holds
+    /// requests and not connects: async, async-single, async-rayon and async-process-pool
+    /// (the other models open theirs as their tasks go). With --connection reuse only.
+    #[arg(long)]
+    pub preconnect: bool,
     /// How process pools hand out tasks: static chunks (Pool.map) or dynamic batches (imap_unordered).
     #[arg(long, value_enum, default_value_t = Schedule::Dynamic)]
     pub schedule: Schedule,

@@ -122,6 +122,13 @@ pub(super) fn resolve(args: &RunArgs) -> anyhow::Result<Resolved> {
     args.external
         .models()
         .map_err(|e| UsageError::new("--external", e))?;
+    if args.preconnect && args.connection == crate::http::ConnectionMode::New {
+        return Err(UsageError::new(
+            "--preconnect",
+            "opens keep-alive connections, but --connection new opens one per request: drop one of the two",
+        )
+        .into());
+    }
     Ok(Resolved {
         workload,
         kinds,
@@ -138,6 +145,7 @@ pub(super) fn options(args: &RunArgs, resolved: &Resolved) -> RunOptions {
         strategy: StrategyOptions {
             workers: args.workers,
             connection: args.connection,
+            preconnect: args.preconnect,
             schedule: args.schedule,
             batch: args.batch,
             worker_exe: None,

@@ -78,18 +78,40 @@ pub fn work_url(
     attempt: u32,
     work: WorkKind,
 ) -> String {
-    let mut url = format!(
-        "{base_url}/work?id={}&latency_us={}&bytes={}&seed={seed}",
-        spec.id, spec.latency_us, spec.bytes
-    );
+    let mut url = String::with_capacity(base_url.len() + 96);
+    url.push_str(base_url);
+    url.push_str("/work?");
+    push_work_query(&mut url, seed, spec, attempt, work);
+    url
+}
+
+/// Appends the query of [`work_url`] (no `?`) to `out`: one buffer, no
+/// formatting machinery (the per-request path at 0 ms latency is a few µs,
+/// and `format!` with its intermediate strings was a visible part of it).
+pub(super) fn push_work_query(
+    out: &mut String,
+    seed: u64,
+    spec: &TaskSpec,
+    attempt: u32,
+    work: WorkKind,
+) {
+    let mut num = itoa::Buffer::new();
+    let mut pair = |out: &mut String, key: &str, v: u64| {
+        out.push_str(key);
+        out.push_str(num.format(v));
+    };
+    pair(out, "id=", spec.id);
+    pair(out, "&latency_us=", spec.latency_us);
+    pair(out, "&bytes=", spec.bytes as u64);
+    pair(out, "&seed=", seed);
     let body = work.work().body;
     if body != mock_server::payload::Kind::Bytes {
-        url.push_str(&format!("&kind={}", body.name()));
+        out.push_str("&kind=");
+        out.push_str(body.name());
     }
     if attempt > 0 {
-        url.push_str(&format!("&attempt={attempt}"));
+        pair(out, "&attempt=", attempt as u64);
     }
-    url
 }
 
 /// How long the server asked the client to wait before retrying:
@@ -223,7 +245,7 @@ impl Attempts {
     }
 }
 
-/// An error and its sources on one line (reqwest hides the cause in `source()`).
+/// An error and its sources on one line (hyper hides the cause in `source()`).
 pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();

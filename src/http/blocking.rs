@@ -193,7 +193,7 @@ mod tests {
                 && msg.contains("--connection reuse"),
             "{msg}"
         );
-        // reqwest hides the I/O error deep in its source chain.
+        // hyper hides the I/O error deep in its source chain.
         #[derive(Debug)]
         struct Outer(std::io::Error);
         impl std::fmt::Display for Outer {

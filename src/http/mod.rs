@@ -3,7 +3,7 @@
 //! throttling servers ([`ClientPolicy`], [`Session`]), the one retry loop
 //! both clients share, any endpoint that is not a mock server
 //! ([`Endpoint`]: a URL template and the checks of its answers), and the two clients: [`BlockingClient`] (ureq) and
-//! [`AsyncClient`] (reqwest).
+//! [`AsyncClient`] (hyper).
 
 mod attempt;
 mod blocking;

@@ -1,11 +1,33 @@
-//! The async client (reqwest): one client per worker, cloned to share its
-//! pool; no TLS, and no proxy discovery, so an `HTTP_PROXY` in the
-//! environment cannot reroute loopback traffic.
+//! The async client: HTTP/1.1 on hyper's connection API, with a keep-alive
+//! pool of its own ([`Connections`]) and nothing between a task and the
+//! socket but the request itself.
+//!
+//! Why not reqwest, which the first version used: at 0 ms latency its
+//! layers were most of the client's user CPU (measured with perf, 50
+//! connections, 16-byte bodies). Each request parsed its URL twice over
+//! (once from our string, and once more from the `Uri` for the redirect
+//! policy, through `Display`), went through the redirect and retry layers,
+//! and armed a boxed timer for the head and another for the body. concbench
+//! needs none of that: plain `http://` to one host, no redirects, its own
+//! retry loop ([`super::attempt`]). Here a request is a method, an
+//! origin-form path, a `Host` header and a body; the pool is a list of idle
+//! connections; and a connection can be opened before the measured window
+//! ([`AsyncClient::preconnect`], `--preconnect`), which reqwest's pool cannot.
+//!
+//! No TLS and no proxy: an `HTTP_PROXY` in the environment cannot reroute
+//! loopback traffic.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
 
 use super::attempt::{
-    error_chain, lateness, retry_after, work_url, AttemptResult, Attempts, Fetched, Next, Stamps,
+    error_chain, lateness, push_work_query, retry_after, AttemptResult, Attempts, Fetched, Next,
+    Stamps,
 };
 use super::endpoint::MAX_BODY_BYTES;
 use super::{sleep_interruptible_async, ConnectionMode, Endpoint, Session};
@@ -13,51 +35,305 @@ use crate::sys::clock::mono_now_ns;
 use crate::task::error::{limit_error, os_error};
 use crate::task::{TaskError, TaskOutcome, TaskSpec};
 
-/// An async HTTP client for one worker (clone it to share the pool) and the
-/// run's [`Session`]; under [`ConnectionMode::New`] no connection is kept
-/// idle, so each request opens one.
+type Sender = SendRequest<Full<Bytes>>;
+
+/// The keep-alive connections of one client to its one host: idle ones wait
+/// in a list, a request takes one (or opens one) and gives it back after
+/// the body, so with C requests in flight at most C are open.
+#[derive(Debug)]
+pub struct Connections {
+    /// `host:port`, to connect to.
+    authority: Arc<str>,
+    /// The same, as every request's `Host` header.
+    host: http::HeaderValue,
+    idle: Mutex<Vec<Sender>>,
+    /// Idle connections kept at most (0 under [`ConnectionMode::New`]:
+    /// every request opens one and closes it).
+    max_idle: usize,
+    /// The idle timeout: for a connect, a response head, each piece of a body.
+    timeout: Duration,
+}
+
+impl Connections {
+    fn new(authority: &str, max_idle: usize, timeout: Duration) -> anyhow::Result<Self> {
+        let host = http::HeaderValue::from_str(authority)
+            .map_err(|_| anyhow::anyhow!("{authority}: not a host:port a header can carry"))?;
+        Ok(Self {
+            authority: authority.into(),
+            host,
+            idle: Mutex::new(Vec::with_capacity(max_idle.min(1 << 16))),
+            max_idle,
+            timeout,
+        })
+    }
+
+    /// An idle connection that is still open and ready, else a new one.
+    async fn checkout(&self) -> Result<Sender, TaskError> {
+        loop {
+            let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let Some(mut s) = idle else {
+                return open(&self.authority, self.timeout).await;
+            };
+            // A connection whose last answer was just read turns ready as
+            // soon as its task has seen the end; one the server closed while
+            // idle errs here and is dropped for the next.
+            if !s.is_closed()
+                && matches!(
+                    tokio::time::timeout(self.timeout, s.ready()).await,
+                    Ok(Ok(()))
+                )
+            {
+                return Ok(s);
+            }
+        }
+    }
+
+    /// Gives a connection back after its response was read to the end.
+    fn give_back(&self, s: Sender) {
+        if self.max_idle == 0 || s.is_closed() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < self.max_idle {
+            idle.push(s);
+        }
+    }
+
+    /// Opens `n` connections (at most the pool's size) and keeps them idle,
+    /// at most 256 connects at a time so the server's accept backlog is
+    /// never overrun (an overrun SYN is retried after a second). Returns how
+    /// many are idle now.
+    pub async fn preconnect(&self, n: usize) -> Result<usize, TaskError> {
+        const AT_ONCE: usize = 256;
+        let want = n.min(self.max_idle);
+        let mut opened = Vec::with_capacity(want);
+        while opened.len() < want {
+            let mut set = tokio::task::JoinSet::new();
+            for _ in 0..(want - opened.len()).min(AT_ONCE) {
+                let (authority, timeout) = (self.authority.clone(), self.timeout);
+                set.spawn(async move { open(&authority, timeout).await });
+            }
+            while let Some(r) = set.join_next().await {
+                match r {
+                    Ok(Ok(s)) => opened.push(s),
+                    Ok(Err(e)) => return Err(e),
+                    Err(e) => return Err(TaskError::Worker(e.to_string())),
+                }
+            }
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        idle.extend(opened);
+        Ok(idle.len())
+    }
+
+    /// Connections idle now.
+    pub fn idle(&self) -> usize {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+/// Opens one connection to `authority`: TCP (no Nagle), then the HTTP/1.1
+/// handshake; the connection's own task runs on the current runtime until
+/// its sender is dropped or the server closes it.
+async fn open(authority: &str, timeout: Duration) -> Result<Sender, TaskError> {
+    let stream =
+        match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(authority)).await {
+            Err(_) => {
+                return Err(TaskError::Timeout(format!(
+                    "no connection to {authority} within {} ms",
+                    timeout.as_millis()
+                )))
+            }
+            Ok(Err(e)) => {
+                let msg = format!("connecting to {authority}: {e}");
+                return Err(match limit_error(e.raw_os_error()) {
+                    Some(make) => make(msg),
+                    None => TaskError::Connect(msg),
+                });
+            }
+            Ok(Ok(s)) => s,
+        };
+    let _ = stream.set_nodelay(true);
+    let (mut sender, conn) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| TaskError::Connect(error_chain(&e)))?;
+    tokio::spawn(async move {
+        // Its end (the server closed, or the sender was dropped) is seen by
+        // the next request on it, through the sender.
+        let _ = conn.await;
+    });
+    sender
+        .ready()
+        .await
+        .map_err(|e| TaskError::Connect(error_chain(&e)))?;
+    Ok(sender)
+}
+
+/// An async HTTP client for one worker (clone it to share its connections)
+/// and the run's [`Session`].
 #[derive(Clone)]
 pub struct AsyncClient {
-    client: reqwest::Client,
+    conns: Arc<Connections>,
     session: Arc<Session>,
+    /// The path of `/work` on the mock server (after the base URL's own path).
+    work_path: Arc<str>,
 }
 
 impl AsyncClient {
+    /// A client keeping up to `pool` idle connections (none under
+    /// [`ConnectionMode::New`]) to the session's target.
     pub fn new(pool: usize, mode: ConnectionMode, session: Arc<Session>) -> anyhow::Result<Self> {
-        let idle = match mode {
+        let conns = Self::connections(pool, mode, &session)?;
+        Ok(Self::with_connections(conns, session))
+    }
+
+    /// The connections a client for `session` would use, before there is a
+    /// client: [`Connections::preconnect`] fills them before the measured
+    /// window and its session exist.
+    pub fn connections(
+        pool: usize,
+        mode: ConnectionMode,
+        session: &Session,
+    ) -> anyhow::Result<Arc<Connections>> {
+        let max_idle = match mode {
             ConnectionMode::Reuse => pool.max(1),
             ConnectionMode::New => 0,
         };
-        let timeout = session.policy.timeout();
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .pool_max_idle_per_host(idle)
-            .tcp_nodelay(true)
-            // The same idle timeouts as the blocking client.
-            .connect_timeout(timeout)
-            .read_timeout(timeout)
-            .build()?;
-        Ok(Self { client, session })
+        let authority = match (&session.endpoint, &session.user) {
+            (Some(e), _) => e.authority(),
+            // The user's own task makes no request: no host to connect to.
+            (None, Some(_)) => String::new(),
+            (None, None) => split_base(&session.base_url)?.0,
+        };
+        Ok(Arc::new(Connections::new(
+            &authority,
+            max_idle,
+            session.policy.timeout(),
+        )?))
+    }
+
+    /// A client on `conns` (opened for this session's target).
+    pub fn with_connections(conns: Arc<Connections>, session: Arc<Session>) -> Self {
+        let prefix = split_base(&session.base_url)
+            .map(|(_, p)| p)
+            .unwrap_or_default();
+        Self {
+            conns,
+            work_path: format!("{prefix}/work").into(),
+            session,
+        }
     }
 
     /// What every request of this client's run shares.
     pub fn session(&self) -> &Session {
         &self.session
     }
+
+    /// Its connections (idle count, preconnecting).
+    pub fn connections_of(&self) -> &Connections {
+        &self.conns
+    }
 }
 
-fn reqwest_error(e: &reqwest::Error, in_body: bool) -> TaskError {
-    if e.is_timeout() {
-        TaskError::Timeout(error_chain(e))
-    } else if let Some(make) = limit_error(os_error(e)) {
-        make(error_chain(e))
-    } else if e.is_connect() {
-        TaskError::Connect(error_chain(e))
-    } else if in_body {
-        TaskError::Body(error_chain(e))
+/// `http://host:port/prefix` → (`host:port`, `/prefix`), port 80 if none.
+fn split_base(base_url: &str) -> anyhow::Result<(String, String)> {
+    let rest = base_url
+        .strip_prefix("http://")
+        .ok_or_else(|| anyhow::anyhow!("{base_url}: only http:// targets are supported"))?;
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
+        None => (rest, ""),
+    };
+    anyhow::ensure!(!host.is_empty(), "{base_url}: no host");
+    let authority = if host.contains(':') {
+        host.to_string()
     } else {
-        TaskError::Request(error_chain(e))
+        format!("{host}:80")
+    };
+    Ok((authority, path.to_string()))
+}
+
+fn request_error(e: &hyper::Error) -> TaskError {
+    match limit_error(os_error(e)) {
+        Some(make) => make(error_chain(e)),
+        None => TaskError::Request(error_chain(e)),
     }
+}
+
+/// Sends `req` on an idle (or new) connection and reads the whole answer:
+/// status, headers and body, the head stamped in `t`. A request that never
+/// left because its idle connection had just been closed is sent again once
+/// on a new one (as every keep-alive client does).
+async fn exchange(
+    client: &AsyncClient,
+    mut req: http::Request<Full<Bytes>>,
+    t: &mut Stamps,
+) -> Result<(http::StatusCode, http::HeaderMap, Bytes), TaskError> {
+    let c = &*client.conns;
+    let timeout = c.timeout;
+    let stalled = |what: &str| {
+        TaskError::Timeout(format!(
+            "the server sent no {what} within {} ms",
+            timeout.as_millis()
+        ))
+    };
+    if !req.headers().contains_key(http::header::HOST) {
+        req.headers_mut().insert(http::header::HOST, c.host.clone());
+    }
+    let mut sender = c.checkout().await?;
+    let sent = match tokio::time::timeout(timeout, sender.try_send_request(req)).await {
+        Err(_) => return Err(stalled("response head")),
+        Ok(Ok(resp)) => Ok(resp),
+        Ok(Err(mut e)) => match e.take_message() {
+            Some(again) => {
+                sender = open(&c.authority, timeout).await?;
+                match tokio::time::timeout(timeout, sender.send_request(again)).await {
+                    Err(_) => return Err(stalled("response head")),
+                    Ok(r) => r.map_err(|e| request_error(&e)),
+                }
+            }
+            None => Err(request_error(e.error())),
+        },
+    };
+    let resp = sent?;
+    t.head = mono_now_ns();
+    let (parts, mut body) = resp.into_parts();
+    let mut whole: Option<Bytes> = None;
+    let mut more: Option<BytesMut> = None;
+    loop {
+        let frame = match tokio::time::timeout(timeout, body.frame()).await {
+            Err(_) => return Err(stalled("more of the body")),
+            Ok(None) => break,
+            Ok(Some(Err(e))) => return Err(TaskError::Body(error_chain(&e))),
+            Ok(Some(Ok(f))) => f,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        // One piece (the usual case) is kept as it came, without a copy.
+        match (&mut whole, &mut more) {
+            (None, None) => whole = Some(data),
+            (Some(first), None) => {
+                let mut m = BytesMut::with_capacity(first.len() + data.len());
+                m.extend_from_slice(first);
+                m.extend_from_slice(&data);
+                (whole, more) = (None, Some(m));
+            }
+            (_, Some(m)) => m.extend_from_slice(&data),
+        }
+        let len = whole.as_ref().map_or(0, Bytes::len) + more.as_ref().map_or(0, BytesMut::len);
+        if len as u64 > MAX_BODY_BYTES {
+            return Err(TaskError::Body(format!(
+                "the body is over the {MAX_BODY_BYTES}-byte cap"
+            )));
+        }
+    }
+    c.give_back(sender);
+    let body = match more {
+        Some(m) => m.freeze(),
+        None => whole.unwrap_or_default(),
+    };
+    Ok((parts.status, parts.headers, body))
 }
 
 async fn attempt_async(
@@ -65,36 +341,30 @@ async fn attempt_async(
     spec: &TaskSpec,
     attempt: u32,
     t: &mut Stamps,
-) -> AttemptResult<bytes::Bytes> {
+) -> AttemptResult<Bytes> {
     let s = &client.session;
     if let Some(u) = &s.user {
         let input = u.0.fetch(spec.id).await;
         t.head = mono_now_ns();
         return input
-            .map(|b| (bytes::Bytes::from(b), None))
+            .map(|b| (Bytes::from(b), None))
             .map_err(|e| (TaskError::User(e), None));
     }
     if let Some(e) = &s.endpoint {
         return attempt_endpoint(client, e, spec, t).await;
     }
-    let url = work_url(&s.base_url, s.seed, spec, attempt, s.work);
-    let resp = client
-        .client
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| (reqwest_error(&e, false), None))?;
-    t.head = mono_now_ns();
-    let status = resp.status().as_u16();
-    if status != 200 {
-        return Err((TaskError::Status(status), retry_after(resp.headers())));
+    let mut path = String::with_capacity(client.work_path.len() + 100);
+    path.push_str(&client.work_path);
+    path.push('?');
+    push_work_query(&mut path, s.seed, spec, attempt, s.work);
+    let req = http::Request::get(path)
+        .body(Full::new(Bytes::new()))
+        .map_err(|e| (TaskError::Request(e.to_string()), None))?;
+    let (status, headers, body) = exchange(client, req, t).await.map_err(|e| (e, None))?;
+    if status != http::StatusCode::OK {
+        return Err((TaskError::Status(status.as_u16()), retry_after(&headers)));
     }
-    let lateness = lateness(resp.headers());
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| (reqwest_error(&e, true), None))?;
-    Ok((body, lateness))
+    Ok((body, lateness(&headers)))
 }
 
 /// One attempt at a user's endpoint: its method, headers and body, then its checks.
@@ -103,35 +373,34 @@ async fn attempt_endpoint(
     e: &Endpoint,
     spec: &TaskSpec,
     t: &mut Stamps,
-) -> AttemptResult<bytes::Bytes> {
-    let method = reqwest::Method::from_bytes(e.method.name().as_bytes())
-        .map_err(|err| (TaskError::Request(err.to_string()), None))?;
-    let mut req = client.client.request(method, e.url(spec.id));
+) -> AttemptResult<Bytes> {
+    let bad = |err: String| (TaskError::Request(err), None);
+    let url = e.url(spec.id);
+    let origin = origin_form(&url);
+    let mut req = http::Request::builder()
+        .method(e.method.name())
+        .uri(origin.as_ref());
     for (k, v) in e.headers(spec.id) {
         req = req.header(k, v);
     }
-    if let Some(body) = e.body(spec.id) {
-        req = req.body(body);
-    }
-    let resp = req
-        .send()
-        .await
-        .map_err(|err| (reqwest_error(&err, false), None))?;
-    t.head = mono_now_ns();
-    let status = resp.status().as_u16();
-    let wait = retry_after(resp.headers());
-    if resp.content_length().is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err((
-            TaskError::Body(format!("the body is over the {MAX_BODY_BYTES}-byte cap")),
-            None,
-        ));
-    }
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|err| (reqwest_error(&err, true), None))?;
-    e.check(status, &body).map_err(|err| (err, wait))?;
+    let body = e.body(spec.id).map(Bytes::from).unwrap_or_default();
+    let req = req
+        .body(Full::new(body))
+        .map_err(|err| bad(format!("{url}: {err}")))?;
+    let (status, headers, body) = exchange(client, req, t).await.map_err(|err| (err, None))?;
+    let wait = retry_after(&headers);
+    e.check(status.as_u16(), &body).map_err(|err| (err, wait))?;
     Ok((body, None))
+}
+
+/// The path and query of an `http://host/…` URL (`/` when there is none).
+fn origin_form(url: &str) -> std::borrow::Cow<'_, str> {
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    match rest.find(['/', '?']) {
+        Some(i) if rest.as_bytes()[i] == b'/' => rest[i..].into(),
+        Some(i) => format!("/{}", &rest[i..]).into(),
+        None => "/".into(),
+    }
 }
 
 /// Fetches one task's body on an async client, with the policy's pacing and
@@ -163,4 +432,26 @@ pub async fn run_async(client: &AsyncClient, spec: &TaskSpec) -> TaskOutcome {
     fetch_async(client, spec)
         .await
         .complete(spec, client.session())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_base_url_splits_into_where_to_connect_and_a_path_prefix() {
+        let (a, p) = split_base("http://127.0.0.1:8080").unwrap();
+        assert_eq!((a.as_str(), p.as_str()), ("127.0.0.1:8080", ""));
+        let (a, p) = split_base("http://mock/api/").unwrap();
+        assert_eq!((a.as_str(), p.as_str()), ("mock:80", "/api"));
+        assert!(split_base("https://h").is_err());
+        assert!(split_base("http://").is_err());
+    }
+
+    #[test]
+    fn a_request_line_carries_the_path_and_query_only() {
+        assert_eq!(origin_form("http://h:1/a/7?x=1"), "/a/7?x=1");
+        assert_eq!(origin_form("http://h:1"), "/");
+        assert_eq!(origin_form("http://h:1?x=1"), "/?x=1");
+    }
 }

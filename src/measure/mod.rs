@@ -14,7 +14,7 @@ pub mod server;
 
 use std::time::Instant;
 
-use crate::sys::rusage::{peak_rss_now, reset_peak_rss, Usage};
+use crate::sys::rusage::{peak_rss_now, reset_peak_rss, Usage, WindowStart};
 
 /// What one measured closure cost.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -33,14 +33,35 @@ pub struct Measured {
 
 /// Runs `f` and measures it.
 pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Measured) {
+    measure_from(f, |_| None)
+}
+
+/// Runs `f` and measures it from where its result says the window began
+/// (`window`: a [`WindowStart`] taken inside `f`), else from its start. The
+/// peak RSS is always the whole of `f`'s.
+pub fn measure_from<R>(
+    f: impl FnOnce() -> R,
+    window: impl FnOnce(&R) -> Option<WindowStart>,
+) -> (R, Measured) {
     let per_run = reset_peak_rss();
     let before = Usage::now();
     let started_at_unix_s = crate::sys::clock::unix_now_s();
     let start = Instant::now();
     let r = f();
-    let wall_s = start.elapsed().as_secs_f64();
+    let end = Instant::now();
     let after = Usage::now();
-    let usage = after.since(&before);
+    let (wall_s, usage, started_at_unix_s) = match window(&r) {
+        Some(w) if w.at >= start => (
+            end.duration_since(w.at).as_secs_f64(),
+            after.since(&w.usage),
+            w.unix_s,
+        ),
+        _ => (
+            end.duration_since(start).as_secs_f64(),
+            after.since(&before),
+            started_at_unix_s,
+        ),
+    };
     let (peak_rss_bytes, peak_rss_is_per_run) = match (per_run, peak_rss_now()) {
         (true, Some(p)) => (p, true),
         _ => (after.peak_rss_bytes, false),
@@ -77,6 +98,20 @@ mod tests {
         let ((), idle) = measure(|| std::thread::sleep(std::time::Duration::from_millis(100)));
         // Other tests share this process, so only the wall time is certain here.
         assert!(idle.wall_s >= 0.1);
+    }
+
+    #[test]
+    fn a_window_that_begins_later_leaves_what_came_before_out() {
+        let (_, m) = measure_from(
+            || {
+                std::thread::sleep(std::time::Duration::from_millis(150));
+                let w = WindowStart::now();
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                w
+            },
+            |w| Some(*w),
+        );
+        assert!(m.wall_s >= 0.02 && m.wall_s < 0.15, "{m:?}");
     }
 
     #[test]

@@ -550,6 +550,7 @@ fn merge_rows(
         threads_started: rows.iter().map(|(_, r)| r.threads_started).sum(),
         processes_started: sum(|r| r.processes_started),
         workers_replaced: sum(|r| r.workers_replaced),
+        connections_preopened: sum(|r| r.connections_preopened),
         wall_s,
         ideal_s,
         bound_io_s,

@@ -120,6 +120,11 @@ pub struct Meta {
     pub workers: Option<usize>,
     /// `reuse` (keep-alive) or `new` (a connection per request).
     pub connection: String,
+    /// `--preconnect`: the C connections were opened before each measured
+    /// window of the strategies that keep theirs in this process (each
+    /// row's `connections_preopened` says how many it opened).
+    #[serde(default)]
+    pub preconnect: bool,
     /// Process-pool schedule (`static` or `dynamic`) and tasks per message.
     pub schedule: String,
     pub batch: usize,
@@ -315,6 +320,11 @@ pub struct StrategyResult {
     /// `--max-tasks-per-child` share (their start-up is in the wall time and CPU).
     #[serde(default)]
     pub workers_replaced: u64,
+    /// Connections opened before the measured window (`--preconnect`): its
+    /// wall time and CPU began once they were open. 0: every connection was
+    /// opened inside the window.
+    #[serde(default)]
+    pub connections_preopened: u64,
     pub wall_s: f64,
     pub ideal_s: f64,
     /// The bound's terms: Σl/C, Σc/P, the longest task, and the schedule's:

@@ -17,7 +17,6 @@ use tokio::sync::oneshot;
 use super::offload::fetch_then_offload;
 use super::{RunContext, Strategy, StrategyKind, StrategyRun};
 use crate::http::ClientPolicy;
-use crate::sys::clock::mono_now_ns;
 use crate::sys::rusage::Usage;
 use crate::task::{guard, Completed, TaskError};
 use crate::worker::protocol::{CpuJob, FromWorker, ToWorker};
@@ -41,8 +40,15 @@ impl Strategy for AsyncProcessPool {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
+        // Under --preconnect the connections are opened first, and the run
+        // (the workers' start-up with it) begins after them.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the tokio runtime")?;
+        let (client, connections_preopened, window_start) = ctx.async_client(plan, &runtime)?;
         // The requests are made here, so queued time is measured here too.
-        let run_start_ns = mono_now_ns();
+        let run_start_ns = client.session().run_start_ns;
         let w = ctx.workers_or_cores();
         let spawn = ctx.workers_spawn(
             WorkerMode::Cpu,
@@ -57,17 +63,14 @@ impl Strategy for AsyncProcessPool {
             .name("async-process-pool-bridge".into())
             .spawn(move || bridge(set, jobs_rx))
             .context("cannot start the bridge thread")?;
-
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the tokio runtime")?;
-        let client = ctx.async_client(plan, run_start_ns)?;
         let outcomes = runtime.block_on(guard::run_bounded(
             &plan.specs,
             ctx.concurrency,
-            || client.session().stopped(),
-            |spec| {
+            {
+                let client = client.clone();
+                move || client.session().stopped()
+            },
+            move |spec| {
                 let (client, jobs_tx) = (client.clone(), jobs_tx.clone());
                 // The slot is held across fetch and CPU work: at most C bodies are in the system.
                 async move {
@@ -89,7 +92,8 @@ impl Strategy for AsyncProcessPool {
                 }
             },
         ));
-        drop(jobs_tx);
+        // `jobs_tx` went with the task closure when run_bounded returned:
+        // the bridge sees the channel close and ends.
         runtime.shutdown_background();
         let children = bridge
             .join()
@@ -99,6 +103,8 @@ impl Strategy for AsyncProcessPool {
             children,
             threads_started: 2 + w,
             workers_replaced: 0,
+            connections_preopened,
+            window_start,
         })
     }
 }

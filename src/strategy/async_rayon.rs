@@ -1,6 +1,6 @@
 //! `async-rayon`: tokio for the I/O on one thread, rayon for the CPU work.
 //! A tokio `current_thread` runtime on the calling thread fetches with a
-//! reqwest client, at most C tasks at once; each body goes to a dedicated
+//! hyper client, at most C tasks at once; each body goes to a dedicated
 //! rayon pool of P threads (one per core) for its checksum and CPU work, and
 //! the result comes back through a `tokio::sync::oneshot`. The Python
 //! original is asyncio + `loop.run_in_executor(ProcessPoolExecutor/ThreadPool)`.
@@ -19,12 +19,11 @@ use tokio::sync::oneshot;
 
 use super::offload::fetch_then_offload;
 use super::{RunContext, Strategy, StrategyKind, StrategyRun};
-use crate::sys::clock::mono_now_ns;
 use crate::task::{guard, TaskError};
 use crate::workload::TaskPlan;
 
 pub(super) const DESCRIPTION: &str =
-    "tokio current_thread + reqwest for I/O, C in flight; CPU work on a rayon pool of P threads";
+    "tokio current_thread + hyper for I/O, C in flight; CPU work on a rayon pool of P threads";
 
 pub(super) struct AsyncRayon;
 
@@ -38,7 +37,6 @@ impl Strategy for AsyncRayon {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
-        let run_start_ns = mono_now_ns();
         let cores = ctx.cores.max(1);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(cores)
@@ -52,12 +50,15 @@ impl Strategy for AsyncRayon {
             .enable_all()
             .build()
             .context("cannot start the tokio runtime")?;
-        let client = ctx.async_client(plan, run_start_ns)?;
+        let (client, connections_preopened, window_start) = ctx.async_client(plan, &runtime)?;
         let outcomes = runtime.block_on(guard::run_bounded(
             &plan.specs,
             ctx.concurrency,
-            || client.session().stopped(),
-            |spec| {
+            {
+                let client = client.clone();
+                move || client.session().stopped()
+            },
+            move |spec| {
                 let (client, pool) = (client.clone(), pool.clone());
                 let completer = client.session().completer();
                 async move {
@@ -79,11 +80,13 @@ impl Strategy for AsyncRayon {
                 }
             },
         ));
-        // Every job has sent its result: the pool is idle and its threads end.
-        drop(pool);
+        // Every job has sent its result, and the pool went with the task
+        // closure when run_bounded returned: its threads end.
         Ok(StrategyRun {
             outcomes,
             threads_started: cores,
+            connections_preopened,
+            window_start,
             ..StrategyRun::default()
         })
     }

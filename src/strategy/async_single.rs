@@ -1,5 +1,5 @@
 //! `async-single`: one event loop. A tokio `current_thread` runtime on the
-//! calling thread, a reqwest client, at most C requests in flight, CPU work
+//! calling thread, a hyper client, at most C requests in flight, CPU work
 //! inline on that one thread. The Python original is asyncio + aiohttp with
 //! its one loop (`asyncio.gather` under a semaphore).
 //!
@@ -13,12 +13,11 @@ use anyhow::Context;
 
 use super::{RunContext, Strategy, StrategyKind, StrategyRun};
 use crate::http;
-use crate::sys::clock::mono_now_ns;
 use crate::task::guard;
 use crate::workload::TaskPlan;
 
 pub(super) const DESCRIPTION: &str =
-    "one event loop (tokio current_thread) + reqwest, C requests in flight, CPU work inline";
+    "one event loop (tokio current_thread) + hyper, C requests in flight, CPU work inline";
 
 pub(super) struct AsyncSingle;
 
@@ -32,23 +31,27 @@ impl Strategy for AsyncSingle {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
-        let run_start_ns = mono_now_ns();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .context("cannot start the tokio runtime")?;
-        let client = ctx.async_client(plan, run_start_ns)?;
+        let (client, connections_preopened, window_start) = ctx.async_client(plan, &runtime)?;
         let outcomes = runtime.block_on(guard::run_bounded(
             &plan.specs,
             ctx.concurrency,
-            || client.session().stopped(),
-            |spec| {
+            {
+                let client = client.clone();
+                move || client.session().stopped()
+            },
+            move |spec| {
                 let client = client.clone();
                 async move { http::run_async(&client, &spec).await }
             },
         ));
         Ok(StrategyRun {
             outcomes,
+            connections_preopened,
+            window_start,
             ..StrategyRun::default()
         })
     }

@@ -1,5 +1,5 @@
-//! `async`: a tokio multi-thread runtime with one worker per core, a reqwest
-//! client, at most C requests in flight (a semaphore), CPU work inline on the
+//! `async`: a tokio multi-thread runtime with one worker per core, a hyper
+//! client, at most C requests in flight (C lanes), CPU work inline on the
 //! runtime's workers. The Python original is asyncio + aiohttp.
 //!
 //! Starts P runtime worker threads; keeps up to C keep-alive connections.
@@ -8,12 +8,11 @@ use anyhow::Context;
 
 use super::{RunContext, Strategy, StrategyKind, StrategyRun};
 use crate::http;
-use crate::sys::clock::mono_now_ns;
 use crate::task::guard;
 use crate::workload::TaskPlan;
 
 pub(super) const DESCRIPTION: &str =
-    "tokio multi-thread runtime (one worker per core) + reqwest, C requests in flight, CPU work inline";
+    "tokio multi-thread runtime (one worker per core) + hyper, C requests in flight, CPU work inline";
 
 pub(super) struct AsyncTokio;
 
@@ -27,7 +26,6 @@ impl Strategy for AsyncTokio {
     }
 
     fn run(&self, plan: &TaskPlan, ctx: &RunContext) -> anyhow::Result<StrategyRun> {
-        let run_start_ns = mono_now_ns();
         let workers = ctx.cores.max(1);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(workers)
@@ -35,12 +33,15 @@ impl Strategy for AsyncTokio {
             .enable_all()
             .build()
             .context("cannot start the tokio runtime")?;
-        let client = ctx.async_client(plan, run_start_ns)?;
+        let (client, connections_preopened, window_start) = ctx.async_client(plan, &runtime)?;
         let outcomes = runtime.block_on(guard::run_bounded(
             &plan.specs,
             ctx.concurrency,
-            || client.session().stopped(),
-            |spec| {
+            {
+                let client = client.clone();
+                move || client.session().stopped()
+            },
+            move |spec| {
                 let client = client.clone();
                 async move { http::run_async(&client, &spec).await }
             },
@@ -49,6 +50,8 @@ impl Strategy for AsyncTokio {
         Ok(StrategyRun {
             outcomes,
             threads_started: workers,
+            connections_preopened,
+            window_start,
             ..StrategyRun::default()
         })
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::http::{AsyncClient, BlockingClient, ClientPolicy, ConnectionMode, Endpoint, Session};
+use crate::sys::rusage::WindowStart;
 use crate::task::UserTaskRef;
 use crate::worker::config::WorkerSpawn;
 use crate::worker::{WorkerConfig, WorkerMode};
@@ -36,6 +37,10 @@ pub struct StrategyOptions {
     pub workers: Option<usize>,
     /// Keep-alive connections (`reuse`) or a new connection per request (`new`).
     pub connection: ConnectionMode,
+    /// Open the C connections before the measured window (`--preconnect`,
+    /// as wrk does before it measures), on the strategies whose client
+    /// keeps them in this process ([`RunContext::async_client`]).
+    pub preconnect: bool,
     /// How process pools hand out tasks: in fixed chunks or one batch at a time.
     pub schedule: Schedule,
     /// Tasks per message to a pool worker under the dynamic schedule (0 is 1).
@@ -112,13 +117,34 @@ impl RunContext {
     }
 
     /// The async client of a strategy that keeps C requests in flight in
-    /// this process.
-    pub fn async_client(&self, plan: &TaskPlan, run_start_ns: u64) -> anyhow::Result<AsyncClient> {
-        AsyncClient::new(
-            self.concurrency,
-            self.options.connection,
-            self.session(plan, run_start_ns),
-        )
+    /// this process, set up on `runtime`: under `--preconnect` its C
+    /// connections are opened first, and the run (its session's start, due
+    /// times, the measured window) begins after them. Returns the client,
+    /// how many connections were opened before the window, and where the
+    /// window began (`None` without `--preconnect`).
+    pub fn async_client(
+        &self,
+        plan: &TaskPlan,
+        runtime: &tokio::runtime::Runtime,
+    ) -> anyhow::Result<(AsyncClient, u64, Option<WindowStart>)> {
+        let run_start_ns = crate::sys::clock::mono_now_ns();
+        let session = self.session(plan, run_start_ns);
+        let want_reuse = self.options.connection == ConnectionMode::Reuse;
+        if !self.options.preconnect || !want_reuse || session.user.is_some() {
+            let client = AsyncClient::new(self.concurrency, self.options.connection, session)?;
+            return Ok((client, 0, None));
+        }
+        let conns = AsyncClient::connections(self.concurrency, self.options.connection, &session)?;
+        let opened = runtime
+            .block_on(conns.preconnect(self.concurrency))
+            .map_err(|e| anyhow::anyhow!("--preconnect: {e}"))?;
+        let window = WindowStart::now();
+        let session = self.session(plan, crate::sys::clock::mono_now_ns());
+        Ok((
+            AsyncClient::with_connections(conns, session),
+            opened as u64,
+            Some(window),
+        ))
     }
 
     /// The blocking client of a strategy whose `pool` threads share this

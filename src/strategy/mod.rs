@@ -60,6 +60,12 @@ pub struct StrategyRun {
     pub threads_started: usize,
     /// Worker processes replaced by fresh ones (`--max-tasks-per-child`).
     pub workers_replaced: u64,
+    /// Connections opened before the measured window (`--preconnect`; 0
+    /// for a strategy that opens them as its tasks go).
+    pub connections_preopened: u64,
+    /// Where the measured window began, when the strategy opened its
+    /// connections first; `None`: at the start of its run.
+    pub window_start: Option<crate::sys::rusage::WindowStart>,
 }
 
 /// A concurrency model.

@@ -117,6 +117,7 @@ impl Strategy for ProcessPerTask {
             children,
             threads_started: plan.specs.len(),
             workers_replaced: 0,
+            ..StrategyRun::default()
         })
     }
 }

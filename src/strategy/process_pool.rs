@@ -50,6 +50,7 @@ impl Strategy for ProcessPool {
             children,
             workers_replaced,
             threads_started: w,
+            ..StrategyRun::default()
         })
     }
 }

@@ -1,5 +1,5 @@
 //! `process-pool-async`: W worker processes, each with its own current-thread
-//! tokio runtime and reqwest pool, running ⌈C/W⌉ requests at once with CPU
+//! tokio runtime and connection pool, running ⌈C/W⌉ requests at once with CPU
 //! work inline. The Python original is `aiomultiprocess.Pool`.
 //!
 //! Starts W processes (default: one per core), each with one runtime thread
@@ -54,6 +54,7 @@ impl Strategy for ProcessPoolAsync {
             children,
             workers_replaced,
             threads_started: w,
+            ..StrategyRun::default()
         })
     }
 }

@@ -1,5 +1,5 @@
 //! `thread-per-core`: one single-threaded tokio runtime per core, each pinned
-//! to its core (where the machine allows it), with its own reqwest client,
+//! to its core (where the machine allows it), with its own hyper client,
 //! its own connections and its own share of the in-flight limit: nothing is
 //! shared between them but the index of the next task (glommio's and
 //! monoio's model, against tokio's work-stealing `async`). CPU work runs

@@ -9,6 +9,27 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Where a measured window really began, when a strategy first made ready
+/// what the window must not hold (`--preconnect`: its connections): the
+/// readings of that moment, from which the window's wall time and CPU count.
+#[derive(Debug, Clone, Copy)]
+pub struct WindowStart {
+    pub at: std::time::Instant,
+    pub usage: Usage,
+    pub unix_s: f64,
+}
+
+impl WindowStart {
+    /// The readings now.
+    pub fn now() -> Self {
+        Self {
+            usage: Usage::now(),
+            unix_s: crate::sys::clock::unix_now_s(),
+            at: std::time::Instant::now(),
+        }
+    }
+}
+
 /// CPU, memory and context switches of one or more processes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Usage {

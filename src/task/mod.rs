@@ -81,8 +81,8 @@ pub struct Phases {
     /// backoffs between them (0 when the first attempt succeeded).
     pub retry_us: u64,
     /// From sending the request to receiving the response head. Includes
-    /// connecting when there is no idle connection: neither ureq nor reqwest
-    /// exposes connect time on its own.
+    /// connecting when there is no idle connection: neither client times the
+    /// connect apart from the rest.
     pub response_us: u64,
     /// From the response head to the last byte of the body.
     pub body_us: u64,
