@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-5s}
 CONNS=${CONNS:-50}
-OUT=${OUT:-reports/foundation}
+# Where concbench's results file goes (a fresh temporary folder unless OUT is set).
+OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 cargo build --release --workspace --bins --examples -q
 MOCK_PORT=18080 HYPER_PORT=18090
@@ -37,3 +38,4 @@ echo "oha             minimal hyper   $(oha_rps "$LEAN")"
     --target "http://127.0.0.1:$MOCK_PORT" -f json -o "$OUT/async-0ms-c$CONNS-throughput.json" >/dev/null 2>&1
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("concbench async mock-server     %.0f (%d/%d verified, client CPU %.0f us/request)" % (r["throughput_per_s"], r["tasks_ok"], r["tasks"], 1e6*(r["cpu_user_s"]+r["cpu_sys_s"])/r["tasks"]))' \
     "$OUT/async-0ms-c$CONNS-throughput.json"
+echo "results: $OUT/async-0ms-c$CONNS-throughput.json"

@@ -354,6 +354,10 @@ fn bad_fault_and_client_flags_name_the_flag_and_the_fix() {
     assert_one_line_usage_error(&["run", "--rate", "0/s"], &["--rate", "500/s"]);
     assert_one_line_usage_error(&["run", "--deadline", "soon"], &["--deadline"]);
     assert_one_line_usage_error(&["run", "--drip-rate", "0.5"], &["--drip"]);
+    assert_one_line_usage_error(
+        &["run", "--preconnect", "--connection", "new"],
+        &["--preconnect", "--connection new"],
+    );
 }
 
 #[test]

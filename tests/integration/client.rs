@@ -123,3 +123,32 @@ fn a_server_that_never_answers_fails_requests_with_timeout_instead_of_hanging() 
         assert!(msg.contains("--timeout"), "{}: {msg}", r.strategy);
     }
 }
+
+#[test]
+fn preconnect_opens_the_c_connections_before_the_window_on_the_async_models_only() {
+    let _cores = common::busy_cores();
+    let server = common::server();
+    let mut w = common::small(40, "10ms");
+    w.concurrency = 8;
+    let mut options = common::options();
+    options.strategy.preconnect = true;
+    let kinds = [
+        StrategyKind::Async,
+        StrategyKind::AsyncSingle,
+        StrategyKind::ThreadPool,
+    ];
+    let report = run_workload(&w, &kinds, &common::target(&server.url()), &options).unwrap();
+    assert!(report.meta.preconnect);
+    for r in &report.results {
+        assert_eq!((r.tasks_ok, r.tasks_failed), (40, 0), "{}", r.strategy);
+        let expected = if r.strategy == "thread-pool" { 0 } else { 8 };
+        assert_eq!(r.connections_preopened, expected, "{}", r.strategy);
+        // 40 tasks of 10 ms, 8 at a time: 5 waves, whatever the connects cost.
+        assert!(r.wall_s >= 0.05, "{}: {} s", r.strategy, r.wall_s);
+    }
+    // Without the flag nothing is opened ahead.
+    options.strategy.preconnect = false;
+    let plain = run_workload(&w, &kinds[..1], &common::target(&server.url()), &options).unwrap();
+    assert!(!plain.meta.preconnect);
+    assert_eq!(plain.results[0].connections_preopened, 0);
+}
