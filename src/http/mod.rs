@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 pub use attempt::{work_url, Fetched};
 pub use blocking::{fetch_blocking, run_blocking, BlockingClient};
 pub use endpoint::{Check, Endpoint, Method};
-pub use nonblocking::{fetch_async, run_async, AsyncClient};
+pub use nonblocking::{fetch_async, run_async, AsyncClient, Connections};
 pub use policy::{
     sleep_interruptible, sleep_interruptible_async, ClientPolicy, RateLimiter, Session,
 };

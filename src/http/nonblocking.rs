@@ -125,11 +125,6 @@ impl Connections {
         idle.extend(opened);
         Ok(idle.len())
     }
-
-    /// Connections idle now.
-    pub fn idle(&self) -> usize {
-        self.idle.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
 }
 
 /// Opens one connection to `authority`: TCP (no Nagle), then the HTTP/1.1
@@ -227,11 +222,6 @@ impl AsyncClient {
     /// What every request of this client's run shares.
     pub fn session(&self) -> &Session {
         &self.session
-    }
-
-    /// Its connections (idle count, preconnecting).
-    pub fn connections_of(&self) -> &Connections {
-        &self.conns
     }
 }
 
