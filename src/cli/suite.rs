@@ -68,18 +68,20 @@ mod tests {
             );
         }
         let names: Vec<&str> = suite.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["io", "cpu", "mixed"]);
-        // The same scenarios as when the suite was written in Rust.
-        let w = |tasks, latency_ms, cpu_ms| Workload {
+        assert_eq!(names, ["io", "cpu", "mixed", "per-request"]);
+        // The same scenarios as when the suite was written in Rust, and the
+        // per-request one: instant 16-byte requests.
+        let sized = |tasks, latency_ms, cpu_ms, bytes| Workload {
             tasks,
             latency: mock_server::LatencyDist::Fixed(Duration::from_millis(latency_ms)),
-            bytes: 16 * 1024,
+            bytes,
             cpu: CpuWork::Time(Duration::from_millis(cpu_ms)),
             concurrency: 50,
             seed: 7,
             work: Default::default(),
             arrival: Default::default(),
         };
+        let w = |tasks, latency_ms, cpu_ms| sized(tasks, latency_ms, cpu_ms, 16 * 1024);
         let got: Vec<(&Workload, &[StrategyKind])> = suite
             .iter()
             .map(|s| (&s.workload, s.kinds.as_slice()))
@@ -90,6 +92,7 @@ mod tests {
                 (&w(400, 20, 0), &[Async, ThreadPool][..]),
                 (&w(200, 0, 2), &[Sequential, Rayon, ProcessPool][..]),
                 (&w(100, 10, 1), &[Sequential, AsyncRayon][..]),
+                (&sized(20_000, 0, 0, 16), &[Sequential, Async][..]),
             ]
         );
         assert_eq!(check_suite(0.1).unwrap()[2].workload.tasks, 10);
