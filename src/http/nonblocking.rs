@@ -288,6 +288,16 @@ async fn exchange(
     let resp = sent?;
     t.head = mono_now_ns();
     let (parts, mut body) = resp.into_parts();
+    let over_cap = || TaskError::Body(format!("the body is over the {MAX_BODY_BYTES}-byte cap"));
+    // What the server says the body holds: a body in pieces is gathered in
+    // one buffer of that size, grown only if the server said too little.
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(over_cap());
+    }
     let mut whole: Option<Bytes> = None;
     let mut more: Option<BytesMut> = None;
     loop {
@@ -304,7 +314,9 @@ async fn exchange(
         match (&mut whole, &mut more) {
             (None, None) => whole = Some(data),
             (Some(first), None) => {
-                let mut m = BytesMut::with_capacity(first.len() + data.len());
+                let so_far = first.len() + data.len();
+                let size = declared.map_or(so_far, |n| (n as usize).max(so_far));
+                let mut m = BytesMut::with_capacity(size);
                 m.extend_from_slice(first);
                 m.extend_from_slice(&data);
                 (whole, more) = (None, Some(m));
@@ -313,9 +325,7 @@ async fn exchange(
         }
         let len = whole.as_ref().map_or(0, Bytes::len) + more.as_ref().map_or(0, BytesMut::len);
         if len as u64 > MAX_BODY_BYTES {
-            return Err(TaskError::Body(format!(
-                "the body is over the {MAX_BODY_BYTES}-byte cap"
-            )));
+            return Err(over_cap());
         }
     }
     c.give_back(sender);

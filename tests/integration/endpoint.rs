@@ -174,3 +174,44 @@ fn bad_endpoint_input_is_one_line_naming_the_flag_and_the_fix() {
         assert!(line.contains(says), "{argv:?}: {line}");
     }
 }
+
+/// A server that answers every request with a head announcing `length`
+/// bytes, sends none of them, and closes: a body over the cap, or cut short.
+fn announcing_server(length: u64) -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let serve = std::thread::spawn(move || {
+        // Bounded: at most 5 s, whatever the clients do.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < until {
+            match listener.accept() {
+                Ok((mut s, _)) => {
+                    let _ = s.set_nonblocking(false);
+                    let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(1)));
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf);
+                    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {length}\r\n\r\n");
+                    let _ = s.write_all(head.as_bytes());
+                }
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+            }
+        }
+    });
+    (port, serve)
+}
+
+#[test]
+fn a_body_announced_over_the_cap_fails_its_task_without_being_read() {
+    let _cores = common::busy_cores();
+    let (port, _serve) = announcing_server(1 << 40);
+    let template = format!("http://127.0.0.1:{port}/{{id}}");
+    let out = common::concbench(&[
+        "run", "-s", "async", "-n", "2", "--cpu", "0", "--target", &template,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("2 of 2 tasks failed (body: 2)"), "{stderr}");
+    assert!(stderr.contains("over the 67108864-byte cap"), "{stderr}");
+}
