@@ -93,13 +93,7 @@ impl Endpoint {
 
     /// `host:port` of the template (port 80 when none is given).
     pub fn authority(&self) -> String {
-        let rest = self.template.trim_start_matches("http://");
-        let host = rest.split(['/', '?']).next().unwrap_or("");
-        if host.contains(':') {
-            host.to_string()
-        } else {
-            format!("{host}:80")
-        }
+        http_parts(&self.template).map_or_else(String::new, |(a, _)| a)
     }
 
     /// The URL of task `id`.
@@ -296,6 +290,21 @@ pub fn parse_header(s: &str) -> Result<(String, String), EndpointError> {
         return Err(EndpointError::Header(s.into()));
     }
     Ok((k.to_string(), v.trim().to_string()))
+}
+
+/// An `http://` URL's two parts, the one reading of URLs every client
+/// shares: `host:port` (port 80 when none is given) and what follows the
+/// host (`/path?query`, `?query` or nothing). `None` for another scheme.
+pub(super) fn http_parts(url: &str) -> Option<(String, &str)> {
+    let rest = url.strip_prefix("http://")?;
+    let at = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (host, after) = rest.split_at(at);
+    let authority = if host.contains(':') {
+        host.to_string()
+    } else {
+        format!("{host}:80")
+    };
+    Some((authority, after))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 //! retry loop ([`super::attempt`]). Here a request is a method, an
 //! origin-form path, a `Host` header and a body; the pool is a list of idle
 //! connections; and a connection can be opened before the measured window
-//! ([`AsyncClient::preconnect`], `--preconnect`), which reqwest's pool cannot.
+//! ([`Connections::preconnect`], `--preconnect`), which reqwest's pool cannot.
 //!
 //! No TLS and no proxy: an `HTTP_PROXY` in the environment cannot reroute
 //! loopback traffic.
@@ -29,7 +29,7 @@ use super::attempt::{
     error_chain, lateness, push_work_query, retry_after, AttemptResult, Attempts, Fetched, Next,
     Stamps,
 };
-use super::endpoint::MAX_BODY_BYTES;
+use super::endpoint::{http_parts, MAX_BODY_BYTES};
 use super::{sleep_interruptible_async, ConnectionMode, Endpoint, Session};
 use crate::sys::clock::mono_now_ns;
 use crate::task::error::{limit_error, os_error};
@@ -227,20 +227,10 @@ impl AsyncClient {
 
 /// `http://host:port/prefix` → (`host:port`, `/prefix`), port 80 if none.
 fn split_base(base_url: &str) -> anyhow::Result<(String, String)> {
-    let rest = base_url
-        .strip_prefix("http://")
+    let (authority, path) = http_parts(base_url)
         .ok_or_else(|| anyhow::anyhow!("{base_url}: only http:// targets are supported"))?;
-    let (host, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
-        None => (rest, ""),
-    };
-    anyhow::ensure!(!host.is_empty(), "{base_url}: no host");
-    let authority = if host.contains(':') {
-        host.to_string()
-    } else {
-        format!("{host}:80")
-    };
-    Ok((authority, path.to_string()))
+    anyhow::ensure!(!authority.starts_with(':'), "{base_url}: no host");
+    Ok((authority, path.trim_end_matches('/').to_string()))
 }
 
 fn request_error(e: &hyper::Error) -> TaskError {
@@ -395,11 +385,10 @@ async fn attempt_endpoint(
 
 /// The path and query of an `http://host/…` URL (`/` when there is none).
 fn origin_form(url: &str) -> std::borrow::Cow<'_, str> {
-    let rest = url.strip_prefix("http://").unwrap_or(url);
-    match rest.find(['/', '?']) {
-        Some(i) if rest.as_bytes()[i] == b'/' => rest[i..].into(),
-        Some(i) => format!("/{}", &rest[i..]).into(),
-        None => "/".into(),
+    match http_parts(url).map_or("", |(_, rest)| rest) {
+        "" => "/".into(),
+        rest if rest.starts_with('?') => format!("/{rest}").into(),
+        rest => rest.into(),
     }
 }
 

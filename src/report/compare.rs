@@ -1,6 +1,6 @@
 //! `concbench compare OLD NEW` without the printing: two results files of
 //! one plan, per strategy and figure the old and new medians, the change,
-//! the 95% interval of new/old ([`stats::ratio_ci`], the one noise rule, with
+//! the 95% interval of new/old ([`super::stats::ratio_ci`], the one noise rule, with
 //! criterion's 1% noise threshold on top: [`NOISE_FLOOR`]) and a verdict
 //! (worse, better, within noise, or untested with one round a side); refused, with one line naming what differs, for files of
 //! different plans. Rendered as a table, Markdown or JSON.
