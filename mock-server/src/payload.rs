@@ -77,10 +77,46 @@ fn word(key: u64, i: u64) -> u64 {
 }
 
 /// Fills `buf` with the body of task `id` under `seed`.
+///
+/// The server builds every body it sends, so this is on its path for
+/// every answer: words are made eight at a time (independent, so the
+/// compiler can put them in vector registers), with AVX2 where the CPU has
+/// it. 16 KiB took 4.0 µs a word at a time, 2.8 µs eight at a time and
+/// 1.8 µs with AVX2 (this machine; the same bytes each way).
 pub fn fill(seed: u64, id: u64, buf: &mut [u8]) {
     let k = key(seed, id);
-    let mut chunks = buf.chunks_exact_mut(8);
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        unsafe { fill_avx2(k, buf) };
+        return;
+    }
+    fill_words(k, buf);
+}
+
+/// [`fill_words`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn fill_avx2(k: u64, buf: &mut [u8]) {
+    fill_words(k, buf);
+}
+
+/// Writes the words of key `k` over `buf`, eight at a time, then the rest.
+#[inline(always)]
+fn fill_words(k: u64, buf: &mut [u8]) {
+    let mut blocks = buf.chunks_exact_mut(64);
     let mut i = 0u64;
+    for block in &mut blocks {
+        let mut w = [0u64; 8];
+        for (j, x) in w.iter_mut().enumerate() {
+            *x = word(k, i + j as u64);
+        }
+        for (out, x) in block.chunks_exact_mut(8).zip(w) {
+            out.copy_from_slice(&x.to_le_bytes());
+        }
+        i += 8;
+    }
+    let mut chunks = blocks.into_remainder().chunks_exact_mut(8);
     for chunk in &mut chunks {
         chunk.copy_from_slice(&word(k, i).to_le_bytes());
         i += 1;
@@ -144,6 +180,29 @@ pub fn expected_checksum(seed: u64, id: u64, len: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_way_of_filling_a_body_writes_its_words_in_order() {
+        let k = key(5, 9);
+        for len in (0..200usize).chain([4096, 16 * 1024 + 3]) {
+            // The definition: word i's little-endian bytes, cut at `len`.
+            let mut want: Vec<u8> = (0..len.div_ceil(8) as u64)
+                .flat_map(|i| word(k, i).to_le_bytes())
+                .collect();
+            want.truncate(len);
+            let mut portable = vec![0u8; len];
+            fill_words(k, &mut portable);
+            assert_eq!(portable, want, "eight at a time, {len} bytes");
+            assert_eq!(generate(5, 9, len), want, "as served, {len} bytes");
+            #[cfg(target_arch = "x86_64")]
+            if std::is_x86_feature_detected!("avx2") {
+                let mut wide = vec![0u8; len];
+                // SAFETY: the CPU has AVX2.
+                unsafe { fill_avx2(k, &mut wide) };
+                assert_eq!(wide, want, "AVX2, {len} bytes");
+            }
+        }
+    }
 
     #[test]
     fn bodies_depend_only_on_seed_id_and_length() {

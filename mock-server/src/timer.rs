@@ -89,18 +89,22 @@ impl PreciseTimer {
         })
     }
 
+    /// Waits on tokio's timer until [`COARSE_MARGIN`] before `deadline`
+    /// (at once if that is past): what is left of the wait is
+    /// [`Self::sleep_until`]'s precise part, time enough to get an answer
+    /// ready without holding it through the whole wait.
+    pub async fn approach(&self, deadline: Instant) {
+        if deadline.saturating_duration_since(Instant::now()) > COARSE_MARGIN {
+            tokio::time::sleep_until((deadline - COARSE_MARGIN).into()).await;
+        }
+    }
+
     /// Waits until `deadline`, late by tens of microseconds rather than a millisecond.
     pub async fn sleep_until(&self, deadline: Instant) {
         // Never early: a request asks for at least its latency.
-        let now = Instant::now();
-        if deadline <= now {
+        self.approach(deadline).await;
+        if deadline <= Instant::now() {
             return;
-        }
-        if deadline - now > COARSE_MARGIN {
-            tokio::time::sleep_until((deadline - COARSE_MARGIN).into()).await;
-            if deadline <= Instant::now() {
-                return;
-            }
         }
         let (tx, rx) = oneshot::channel();
         {
@@ -157,5 +161,37 @@ impl Drop for PreciseTimer {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approaching_a_deadline_leaves_at_most_the_precise_margin_and_never_passes_it_early() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let timer = PreciseTimer::start(|| {}).unwrap();
+        rt.block_on(async {
+            let deadline = Instant::now() + Duration::from_millis(40);
+            timer.approach(deadline).await;
+            let now = Instant::now();
+            assert!(
+                now + COARSE_MARGIN >= deadline,
+                "left {:?} early",
+                deadline - now
+            );
+            // What is left is the precise part, and that still ends at the deadline.
+            timer.sleep_until(deadline).await;
+            assert!(Instant::now() >= deadline);
+            // A deadline within the margin (or past) is approached at once.
+            let near = Instant::now() + COARSE_MARGIN / 2;
+            let t = Instant::now();
+            timer.approach(near).await;
+            assert!(t.elapsed() < COARSE_MARGIN / 2, "{:?}", t.elapsed());
+        });
     }
 }

@@ -159,6 +159,11 @@ pub struct Session {
     /// Under an open loop, when each task is due (µs after `run_start_ns`,
     /// by id): a task's first request waits for it.
     pub due_us: Option<Arc<Vec<u64>>>,
+    /// The largest body an answer of this run carries (the plan's `bytes`),
+    /// 0 when nobody knows it (a user's endpoint or task): the async client
+    /// reads an answer that fits its read buffer in one read
+    /// ([`crate::http::nonblocking`]).
+    pub body_bytes: usize,
     /// Under an open loop, the async clients' wait for a due time: tokio's
     /// timer fires on a 1 ms tick (0.5 ms late on average), which would
     /// show in every task's latency from due; this one thread is late by
@@ -184,6 +189,7 @@ impl Session {
             endpoint: None,
             user: None,
             due_us: None,
+            body_bytes: 0,
             timer: std::sync::OnceLock::new(),
         }
     }
@@ -254,6 +260,11 @@ impl Session {
     /// The session, doing `work` over each body.
     pub fn with_work(self, work: WorkKind) -> Self {
         Self { work, ..self }
+    }
+
+    /// The session, whose answers carry bodies of at most `body_bytes`.
+    pub fn with_body_bytes(self, body_bytes: usize) -> Self {
+        Self { body_bytes, ..self }
     }
 
     /// The session, with task `id` made to panic (test-only, see the field).

@@ -110,6 +110,7 @@ impl RunContext {
             Session::new(&self.base_url, plan.seed, run_start_ns, self.options.policy)
                 .with_test_panic_task(self.options.test_panic_task)
                 .with_work(plan.work)
+                .with_body_bytes(plan.body_bytes_max())
                 .with_endpoint(self.options.endpoint.clone())
                 .with_user(self.options.user.clone())
                 .with_due(plan.due_us.clone()),
@@ -175,6 +176,7 @@ impl RunContext {
     ) -> anyhow::Result<WorkerSpawn> {
         let mut config = WorkerConfig::new(mode, plan.seed, run_start_ns);
         config.work = plan.work;
+        config.body_bytes = plan.body_bytes_max();
         config.user = self.options.user.is_some();
         (config.arrival, config.tasks) = (plan.arrival, plan.specs.len());
         if mode != WorkerMode::Cpu {

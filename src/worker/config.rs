@@ -61,6 +61,9 @@ pub struct WorkerConfig {
     pub arrival: crate::workload::Arrival,
     #[serde(default)]
     pub tasks: usize,
+    /// See [`Session::body_bytes`].
+    #[serde(default)]
+    pub body_bytes: usize,
 }
 
 impl WorkerConfig {
@@ -82,6 +85,7 @@ impl WorkerConfig {
             user: false,
             arrival: Default::default(),
             tasks: 0,
+            body_bytes: 0,
         }
     }
 
@@ -91,6 +95,7 @@ impl WorkerConfig {
             Session::new(&self.base_url, self.seed, self.run_start_ns, self.policy)
                 .with_test_panic_task(self.test_panic_task)
                 .with_work(self.work)
+                .with_body_bytes(self.body_bytes)
                 .with_endpoint(self.endpoint.clone().map(std::sync::Arc::new))
                 .with_user(if self.user {
                     crate::task::user::installed()

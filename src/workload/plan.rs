@@ -174,6 +174,15 @@ pub struct Verification {
 }
 
 impl TaskPlan {
+    /// The largest body a task of this plan asks the server for (0 for a
+    /// user's endpoint or task, whose bodies nobody knows beforehand).
+    pub fn body_bytes_max(&self) -> usize {
+        if self.endpoint || self.user.is_some() {
+            return 0;
+        }
+        self.specs.iter().map(|s| s.bytes).max().unwrap_or(0)
+    }
+
     /// Expands a validated workload into tasks; `units_per_us` comes from
     /// [`crate::task::kernel::calibrate`]. CPU results are checked as [`Verify::Auto`] says.
     pub fn build(workload: &Workload, units_per_us: f64) -> Self {

@@ -125,6 +125,35 @@ fn a_server_that_never_answers_fails_requests_with_timeout_instead_of_hanging() 
 }
 
 #[test]
+fn the_async_client_verifies_bodies_read_whole_and_bodies_too_large_for_one_read() {
+    // 16 B and 64 KiB answers are each read in one read of their own size;
+    // 600 KiB is over the one-read cap and comes in pieces, as hyper reads.
+    // The worker processes get the size through their config.
+    let server = common::server();
+    let kinds = [StrategyKind::Async, StrategyKind::ProcessPoolAsync];
+    for bytes in [16, 64 * 1024, 600 * 1024] {
+        let mut w = common::small(12, "0");
+        (w.bytes, w.concurrency) = (bytes, 4);
+        let report = run_workload(
+            &w,
+            &kinds,
+            &common::target(&server.url()),
+            &common::options(),
+        )
+        .unwrap();
+        for r in &report.results {
+            assert_eq!(
+                (r.tasks_ok, r.tasks_failed),
+                (12, 0),
+                "{} at {bytes} bytes: {:?}",
+                r.strategy,
+                r.first_failure
+            );
+        }
+    }
+}
+
+#[test]
 fn preconnect_opens_the_c_connections_before_the_window_on_the_async_models_only() {
     let _cores = common::busy_cores();
     let server = common::server();
