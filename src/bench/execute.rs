@@ -18,7 +18,7 @@ use crate::workload::{Bound, TaskPlan};
 
 /// Everything one measured strategy run produced, before any figure is
 /// derived from it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RawRun {
     pub kind: Contender,
     /// The strategy's most requests in flight at once: the C of its bound.
@@ -72,7 +72,7 @@ pub(super) fn execute(
         .prepare(plan)
         .with_context(|| format!("strategy {kind} could not run"))?;
     // Under --preconnect the window begins once the connections are open.
-    let ((run, sampled), measured) = measure_from(
+    let ((mut run, sampled), measured) = measure_from(
         || {
             let sampler = Sampler::start(interval, server_pid);
             let run = kind.launch(&mut staged, plan, ctx);
@@ -83,11 +83,19 @@ pub(super) fn execute(
     if let Some(o) = observer {
         o(Window::End(kind.clone()));
     }
+    // Its client's connections close now, outside the window, and after
+    // the server's counters are read: the next strategy starts on a server
+    // that holds none of them.
+    let after_window = run
+        .as_mut()
+        .map(|r| std::mem::take(&mut r.after_window))
+        .unwrap_or_default();
     let system_after = SystemSnapshot::read();
     let run = kind
         .settle(staged, run, plan, ctx)
         .with_context(|| format!("strategy {kind} could not run"))?;
     let server_after = stats()?;
+    drop(after_window);
     Ok(RawRun {
         kind: kind.clone(),
         in_flight,

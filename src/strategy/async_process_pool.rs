@@ -105,6 +105,7 @@ impl Strategy for AsyncProcessPool {
             workers_replaced: 0,
             connections_preopened,
             window_start,
+            ..StrategyRun::default()
         })
     }
 }

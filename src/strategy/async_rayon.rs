@@ -18,7 +18,7 @@ use anyhow::Context;
 use tokio::sync::oneshot;
 
 use super::offload::fetch_then_offload;
-use super::{RunContext, Strategy, StrategyKind, StrategyRun};
+use super::{AfterWindow, RunContext, Strategy, StrategyKind, StrategyRun};
 use crate::task::{guard, TaskError};
 use crate::workload::TaskPlan;
 
@@ -51,6 +51,7 @@ impl Strategy for AsyncRayon {
             .build()
             .context("cannot start the tokio runtime")?;
         let (client, connections_preopened, window_start) = ctx.async_client(plan, &runtime)?;
+        let kept = client.clone();
         let outcomes = runtime.block_on(guard::run_bounded(
             &plan.specs,
             ctx.concurrency,
@@ -87,6 +88,7 @@ impl Strategy for AsyncRayon {
             threads_started: cores,
             connections_preopened,
             window_start,
+            after_window: AfterWindow::default().keep_runtime(runtime).keep(kept),
             ..StrategyRun::default()
         })
     }

@@ -11,7 +11,7 @@
 
 use anyhow::Context;
 
-use super::{RunContext, Strategy, StrategyKind, StrategyRun};
+use super::{AfterWindow, RunContext, Strategy, StrategyKind, StrategyRun};
 use crate::http;
 use crate::task::guard;
 use crate::workload::TaskPlan;
@@ -36,6 +36,7 @@ impl Strategy for AsyncSingle {
             .build()
             .context("cannot start the tokio runtime")?;
         let (client, connections_preopened, window_start) = ctx.async_client(plan, &runtime)?;
+        let kept = client.clone();
         let outcomes = runtime.block_on(guard::run_bounded(
             &plan.specs,
             ctx.concurrency,
@@ -52,6 +53,7 @@ impl Strategy for AsyncSingle {
             outcomes,
             connections_preopened,
             window_start,
+            after_window: AfterWindow::default().keep_runtime(runtime).keep(kept),
             ..StrategyRun::default()
         })
     }

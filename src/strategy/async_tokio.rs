@@ -6,7 +6,7 @@
 
 use anyhow::Context;
 
-use super::{RunContext, Strategy, StrategyKind, StrategyRun};
+use super::{AfterWindow, RunContext, Strategy, StrategyKind, StrategyRun};
 use crate::http;
 use crate::task::guard;
 use crate::workload::TaskPlan;
@@ -34,6 +34,7 @@ impl Strategy for AsyncTokio {
             .build()
             .context("cannot start the tokio runtime")?;
         let (client, connections_preopened, window_start) = ctx.async_client(plan, &runtime)?;
+        let kept = client.clone();
         let outcomes = runtime.block_on(guard::run_bounded(
             &plan.specs,
             ctx.concurrency,
@@ -46,12 +47,12 @@ impl Strategy for AsyncTokio {
                 async move { http::run_async(&client, &spec).await }
             },
         ));
-        runtime.shutdown_background();
         Ok(StrategyRun {
             outcomes,
             threads_started: workers,
             connections_preopened,
             window_start,
+            after_window: AfterWindow::default().keep_runtime(runtime).keep(kept),
             ..StrategyRun::default()
         })
     }

@@ -13,7 +13,7 @@
 use anyhow::Context;
 use rayon::prelude::*;
 
-use super::{RunContext, Strategy, StrategyKind, StrategyRun, THREAD_STACK_BYTES};
+use super::{AfterWindow, RunContext, Strategy, StrategyKind, StrategyRun, THREAD_STACK_BYTES};
 use crate::http;
 use crate::sys::clock::mono_now_ns;
 use crate::task::guard;
@@ -53,6 +53,8 @@ impl Strategy for Rayon {
         });
         Ok(StrategyRun {
             outcomes,
+            // Its idle keep-alive connections close after the window.
+            after_window: AfterWindow::default().keep(client),
             threads_started: workers,
             ..StrategyRun::default()
         })

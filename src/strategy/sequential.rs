@@ -3,7 +3,7 @@
 //!
 //! Starts no threads; keeps one keep-alive connection.
 
-use super::{RunContext, Strategy, StrategyKind, StrategyRun};
+use super::{AfterWindow, RunContext, Strategy, StrategyKind, StrategyRun};
 use crate::http;
 use crate::sys::clock::mono_now_ns;
 use crate::task::guard;
@@ -33,6 +33,8 @@ impl Strategy for Sequential {
             .collect();
         Ok(StrategyRun {
             outcomes,
+            // Its idle keep-alive connections close after the window.
+            after_window: AfterWindow::default().keep(client),
             ..StrategyRun::default()
         })
     }

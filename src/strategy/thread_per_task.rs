@@ -17,7 +17,7 @@ use std::thread;
 
 use crossbeam_channel::{bounded, unbounded, Sender};
 
-use super::{RunContext, Strategy, StrategyKind, StrategyRun, THREAD_STACK_BYTES};
+use super::{AfterWindow, RunContext, Strategy, StrategyKind, StrategyRun, THREAD_STACK_BYTES};
 use crate::http;
 use crate::sys::clock::mono_now_ns;
 use crate::task::{guard, TaskError, TaskOutcome};
@@ -99,6 +99,8 @@ impl Strategy for ThreadPerTask {
         outcomes.extend(out_rx.iter());
         Ok(StrategyRun {
             outcomes,
+            // Its idle keep-alive connections close after the window.
+            after_window: AfterWindow::default().keep(client),
             threads_started: started,
             ..StrategyRun::default()
         })

@@ -15,7 +15,7 @@ use std::thread;
 use anyhow::Context;
 use crossbeam_channel::unbounded;
 
-use super::{RunContext, Strategy, StrategyKind, StrategyRun, THREAD_STACK_BYTES};
+use super::{AfterWindow, RunContext, Strategy, StrategyKind, StrategyRun, THREAD_STACK_BYTES};
 use crate::http;
 use crate::sys::clock::mono_now_ns;
 use crate::task::{guard, TaskSpec};
@@ -83,6 +83,8 @@ impl Strategy for ThreadPool {
         }
         Ok(StrategyRun {
             outcomes,
+            // Its idle keep-alive connections close after the window.
+            after_window: AfterWindow::default().keep(client),
             threads_started,
             ..StrategyRun::default()
         })
