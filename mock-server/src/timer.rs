@@ -2,7 +2,7 @@
 //!
 //! tokio's timer wheel has millisecond granularity: it rounds a deadline up to
 //! its next 1 ms tick, so a 100 µs sleep takes about 1 ms. Long waits use
-//! tokio's timer up to [`COARSE_MARGIN`] before the deadline; the rest is
+//! tokio's timer up to `COARSE_MARGIN` (3 ms) before the deadline; the rest is
 //! handed to one dedicated thread that keeps a heap of deadlines and sleeps on
 //! a condition variable with 1 µs timer slack, then wakes the waiting request
 //! through a oneshot channel.
@@ -89,7 +89,7 @@ impl PreciseTimer {
         })
     }
 
-    /// Waits on tokio's timer until [`COARSE_MARGIN`] before `deadline`
+    /// Waits on tokio's timer until 3 ms (`COARSE_MARGIN`) before `deadline`
     /// (at once if that is past): what is left of the wait is
     /// [`Self::sleep_until`]'s precise part, time enough to get an answer
     /// ready without holding it through the whole wait.

@@ -162,7 +162,7 @@ pub struct Session {
     /// The largest body an answer of this run carries (the plan's `bytes`),
     /// 0 when nobody knows it (a user's endpoint or task): the async client
     /// reads an answer that fits its read buffer in one read
-    /// ([`crate::http::nonblocking`]).
+    /// ([`crate::http::AsyncClient`]).
     pub body_bytes: usize,
     /// Under an open loop, the async clients' wait for a due time: tokio's
     /// timer fires on a 1 ms tick (0.5 ms late on average), which would

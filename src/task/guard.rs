@@ -167,7 +167,7 @@ impl Bounded {
 /// outcome and goes on; should a lane itself be lost, its unfinished specs
 /// still get a failed outcome each.
 ///
-/// The caller is woken once, by the last lane to end ([`LanesLeft`]), and
+/// The caller is woken once, by the last lane to end (`LanesLeft`), and
 /// only then collects the lanes: awaiting each lane as it ended woke the
 /// `block_on` thread once per lane, 10,000 times in the answers' burst of
 /// `-c 10k` (one task per lane).
